@@ -1,0 +1,323 @@
+//! The configuration file, checked once into a runtime model.
+//!
+//! [`Config::parse`] takes the file's text and either returns a [`Config`] whose every value is
+//! already typed (durations, URLs, time zones, status ranges) or every error in the file, each
+//! naming the file, line and field. Nothing downstream re-validates.
+
+mod decode;
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use decode::{ConfigError, ConfigErrors};
+use decode::{Fields, Report};
+
+use crate::monitor::{HttpSpec, Monitor, MonitorId, MonitorKind, Policy, StatusSet, TcpSpec};
+
+/// The checked configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub page: Page,
+    pub server: Server,
+    pub scheduler: Scheduler,
+    pub storage: Storage,
+    pub components: Vec<Component>,
+    pub monitors: Vec<Monitor>,
+}
+
+/// `[page]`: the public status page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page {
+    pub title: String,
+    /// Always ends in `/` when it names a bare origin, so guids read `https://host/#<hex>`.
+    pub base_url: String,
+    pub language: String,
+    pub time_zone: chrono_tz::Tz,
+    /// How many items the feeds hold.
+    pub feed_items: usize,
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Server {
+    pub listen: SocketAddr,
+}
+
+/// `[scheduler]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scheduler {
+    /// How many checks may run at once, across all monitors.
+    pub concurrency: usize,
+}
+
+/// `[storage]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Storage {
+    /// Raw samples older than this are rolled up into hourly aggregates and deleted.
+    pub retention: Duration,
+}
+
+/// `[[component]]`: what the public sees, fed by monitors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Component {
+    pub id: String,
+    pub name: String,
+    pub group: Option<String>,
+    pub description: Option<String>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_CONCURRENCY: usize = 1024;
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
+pub const DEFAULT_FEED_ITEMS: usize = 250;
+
+const TOP: &[&str] = &["page", "server", "scheduler", "storage", "component", "monitor"];
+const PAGE: &[&str] = &["title", "base_url", "language", "time_zone", "feed_items"];
+const COMPONENT: &[&str] = &["id", "name", "group", "description"];
+const MONITOR_COMMON: &[&str] =
+    &["id", "name", "kind", "interval", "timeout", "confirm", "recover", "component", "public", "paused"];
+const HTTP: &[&str] = &[
+    "url",
+    "method",
+    "headers",
+    "expected_status",
+    "body_contains",
+    "body_not_contains",
+    "follow_redirects",
+];
+const TCP: &[&str] = &["host", "port"];
+
+impl Config {
+    /// Reads a configuration from its text; `file` names it in errors.
+    pub fn parse(file: &str, source: &str) -> Result<Config, ConfigErrors> {
+        let mut r = Report::new(file, source);
+        let doc = match toml::de::DeTable::parse(source) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let span = e.span().unwrap_or(0..0);
+                r.error(span, "(syntax)", e.message().trim().to_owned());
+                return Err(r.finish());
+            }
+        };
+        let mut top = Fields::new(doc.get_ref(), doc.span(), "");
+        let page = match top.table(&mut r, "page") {
+            Some(page) => parse_page(&mut r, page),
+            None => {
+                r.error(0..0, "page", "is required: add a [page] table with at least `title`");
+                None
+            }
+        };
+        let server_table = top.table(&mut r, "server");
+        let server = parse_server(&mut r, server_table);
+        let scheduler_table = top.table(&mut r, "scheduler");
+        let scheduler = parse_scheduler(&mut r, scheduler_table);
+        let storage_table = top.table(&mut r, "storage");
+        let storage = parse_storage(&mut r, storage_table);
+        let components: Vec<Component> =
+            top.tables(&mut r, "component").into_iter().filter_map(|t| parse_component(&mut r, t)).collect();
+        let mut component_ids = HashSet::new();
+        for (i, c) in components.iter().enumerate() {
+            if !component_ids.insert(c.id.clone()) {
+                r.error(0..0, &format!("component[{i}].id"), format!("duplicate component id `{}`", c.id));
+            }
+        }
+        let mut monitors = Vec::new();
+        let mut monitor_ids = BTreeMap::new();
+        for t in top.tables(&mut r, "monitor") {
+            let span = t.span();
+            let path = t.path("id");
+            if let Some(m) = parse_monitor(&mut r, t, &component_ids) {
+                if monitor_ids.insert(m.id.clone(), ()).is_some() {
+                    r.error(span, &path, format!("duplicate monitor id `{}`", m.id));
+                }
+                monitors.push(m);
+            }
+        }
+        top.finish(&mut r, TOP);
+        match page {
+            Some(page) if !r.has_errors() => Ok(Config { page, server, scheduler, storage, components, monitors }),
+            _ => Err(r.finish()),
+        }
+    }
+
+    pub fn monitor(&self, id: &str) -> Option<&Monitor> {
+        self.monitors.iter().find(|m| m.id.as_str() == id)
+    }
+
+    pub fn component(&self, id: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.id == id)
+    }
+}
+
+fn parse_page(r: &mut Report<'_>, mut t: Fields<'_, '_>) -> Option<Page> {
+    let title = t.required_string(r, "title");
+    let base_url = t.parsed(r, "base_url", normalize_base_url).unwrap_or_else(|| format!("http://{DEFAULT_LISTEN}/"));
+    let language = t.string(r, "language").unwrap_or_else(|| "en".into());
+    let time_zone = t
+        .parsed(r, "time_zone", |s| {
+            s.parse::<chrono_tz::Tz>()
+                .map_err(|_| format!("`{s}` is not an IANA time zone such as \"Europe/Paris\" or \"UTC\""))
+        })
+        .unwrap_or(chrono_tz::UTC);
+    let feed_items = t.integer(r, "feed_items", 1..100_001).map_or(DEFAULT_FEED_ITEMS, |n| n as usize);
+    t.finish(r, PAGE);
+    Some(Page { title: title?, base_url, language, time_zone, feed_items })
+}
+
+/// Accepts an absolute http(s) URL; a bare origin gets its trailing `/`.
+fn normalize_base_url(text: &str) -> Result<String, String> {
+    let uri: http::Uri = text.parse().map_err(|_| format!("`{text}` is not a URL"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") if uri.host().is_some() => {}
+        _ => return Err(format!("`{text}` must be an absolute http:// or https:// URL")),
+    }
+    if uri.path() == "/" && !text.ends_with('/') && uri.query().is_none() { Ok(format!("{text}/")) } else { Ok(text.to_owned()) }
+}
+
+fn parse_server(r: &mut Report<'_>, t: Option<Fields<'_, '_>>) -> Server {
+    let default = || DEFAULT_LISTEN.parse().expect("the default listen address parses");
+    let Some(mut t) = t else { return Server { listen: default() } };
+    let listen = t
+        .parsed(r, "listen", |s| s.parse::<SocketAddr>().map_err(|_| format!("`{s}` is not an address like \"127.0.0.1:8080\"")))
+        .unwrap_or_else(default);
+    t.finish(r, &["listen"]);
+    Server { listen }
+}
+
+fn parse_scheduler(r: &mut Report<'_>, t: Option<Fields<'_, '_>>) -> Scheduler {
+    let Some(mut t) = t else { return Scheduler { concurrency: DEFAULT_CONCURRENCY } };
+    let concurrency = t.integer(r, "concurrency", 1..100_001).map_or(DEFAULT_CONCURRENCY, |n| n as usize);
+    t.finish(r, &["concurrency"]);
+    Scheduler { concurrency }
+}
+
+fn parse_storage(r: &mut Report<'_>, t: Option<Fields<'_, '_>>) -> Storage {
+    let Some(mut t) = t else { return Storage { retention: DEFAULT_RETENTION } };
+    let retention = t.duration(r, "retention", Duration::from_secs(3600)).unwrap_or(DEFAULT_RETENTION);
+    t.finish(r, &["retention"]);
+    Storage { retention }
+}
+
+fn parse_component(r: &mut Report<'_>, mut t: Fields<'_, '_>) -> Option<Component> {
+    let id = t.parsed(r, "id", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+    if id.is_none() && t.key_span("id") == t.span() {
+        r.error(t.span(), &t.path("id"), "is required");
+    }
+    let name = t.required_string(r, "name");
+    let group = t.string(r, "group");
+    let description = t.string(r, "description");
+    t.finish(r, COMPONENT);
+    Some(Component { id: id?, name: name?, group, description })
+}
+
+fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet<String>) -> Option<Monitor> {
+    let id = t.parsed(r, "id", MonitorId::parse);
+    if id.is_none() && t.key_span("id") == t.span() {
+        r.error(t.span(), &t.path("id"), "is required");
+    }
+    let name = t.required_string(r, "name");
+    let kind_name = t.string_at(r, "kind");
+    let interval = t.duration(r, "interval", Duration::from_secs(1)).unwrap_or(Duration::from_secs(60));
+    let timeout_span = t.key_span("timeout");
+    let timeout = t.duration(r, "timeout", Duration::from_millis(10));
+    let confirm = t.integer(r, "confirm", 1..1001).map_or(2, |n| n as u32);
+    let recover = t.integer(r, "recover", 1..1001).map_or(1, |n| n as u32);
+    let component = t.string_at(r, "component");
+    let public = t.bool(r, "public").unwrap_or(true);
+    let paused = t.bool(r, "paused").unwrap_or(false);
+
+    let timeout = match timeout {
+        Some(timeout) if timeout > interval => {
+            r.error(timeout_span, &t.path("timeout"), "must not be longer than the interval");
+            timeout
+        }
+        Some(timeout) => timeout,
+        None => interval.min(Duration::from_secs(10)),
+    };
+    if let Some(c) = &component
+        && !components.contains(&c.value)
+    {
+        r.error(c.span.clone(), &c.field, format!("no [[component]] has id `{}`", c.value));
+    }
+
+    let kind = match kind_name.as_ref().map(|k| k.value.as_str()) {
+        Some("http") => {
+            let kind = parse_http(r, &mut t).map(MonitorKind::Http);
+            t.finish(r, &[MONITOR_COMMON, HTTP].concat());
+            kind
+        }
+        Some("tcp") => {
+            let kind = parse_tcp(r, &mut t).map(MonitorKind::Tcp);
+            t.finish(r, &[MONITOR_COMMON, TCP].concat());
+            kind
+        }
+        Some(other) => {
+            let k = kind_name.as_ref().expect("matched Some");
+            r.error(k.span.clone(), &k.field, format!("unknown kind `{other}`; expected \"http\" or \"tcp\""));
+            None
+        }
+        None => {
+            r.error(t.span(), &t.path("kind"), "is required: \"http\" or \"tcp\"");
+            None
+        }
+    };
+    Some(Monitor {
+        id: id?,
+        name: name?,
+        kind: kind?,
+        interval,
+        timeout,
+        policy: Policy { confirm, recover },
+        component: component.map(|c| c.value),
+        public,
+        paused,
+    })
+}
+
+fn parse_http(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<HttpSpec> {
+    let url = t.parsed(r, "url", |s| {
+        let uri: http::Uri = s.parse().map_err(|_| format!("`{s}` is not a URL"))?;
+        match uri.scheme_str() {
+            Some("http" | "https") if uri.host().is_some() => Ok(uri),
+            _ => Err(format!("`{s}` must be an absolute http:// or https:// URL")),
+        }
+    });
+    if url.is_none() && t.key_span("url") == t.span() {
+        r.error(t.span(), &t.path("url"), "is required for kind \"http\"");
+    }
+    let method = t
+        .parsed(r, "method", |s| {
+            http::Method::from_bytes(s.to_ascii_uppercase().as_bytes()).map_err(|_| format!("`{s}` is not an HTTP method"))
+        })
+        .unwrap_or(http::Method::GET);
+    let mut headers = Vec::new();
+    for (name, value) in t.string_table(r, "headers").unwrap_or_default() {
+        let n = http::HeaderName::from_bytes(name.value.as_bytes());
+        let v = http::HeaderValue::from_str(&value.value);
+        match (n, v) {
+            (Ok(n), Ok(v)) => headers.push((n, v)),
+            (Err(_), _) => r.error(name.span, &name.field, "is not a valid header name"),
+            (_, Err(_)) => r.error(value.span, &value.field, "is not a valid header value"),
+        }
+    }
+    let expected_status = t
+        .scalar_list(r, "expected_status", StatusSet::parse_item)
+        .map_or_else(StatusSet::default, StatusSet);
+    let body_contains = t.strings(r, "body_contains").unwrap_or_default();
+    let body_not_contains = t.strings(r, "body_not_contains").unwrap_or_default();
+    let follow_redirects = t.bool(r, "follow_redirects").unwrap_or(true);
+    Some(HttpSpec { url: url?, method, headers, expected_status, body_contains, body_not_contains, follow_redirects })
+}
+
+fn parse_tcp(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<TcpSpec> {
+    let host = t.required_string(r, "host");
+    let port = t.integer(r, "port", 1..65_536);
+    if port.is_none() && t.key_span("port") == t.span() {
+        r.error(t.span(), &t.path("port"), "is required for kind \"tcp\"");
+    }
+    Some(TcpSpec { host: host?, port: port? as u16 })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,155 @@
+//! A monitor as the rest of the program sees it once the configuration is checked.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A monitor's id as written in the configuration: lowercase letters, digits, `-` and `_`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MonitorId(String);
+
+impl MonitorId {
+    /// Accepts `[a-z0-9][a-z0-9_-]{0,63}`, the shape that is safe in URLs, metrics labels and SQL.
+    pub fn parse(text: &str) -> Result<MonitorId, String> {
+        let ok_first = text.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let ok_rest = text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if text.len() <= 64 && ok_first && ok_rest {
+            Ok(MonitorId(text.to_owned()))
+        } else {
+            Err(format!(
+                "`{text}` is not a valid id: use 1 to 64 lowercase letters, digits, `-` or `_`, starting with a letter or digit"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MonitorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How many consecutive failures open an outage and how many successes close it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub confirm: u32,
+    pub recover: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy { confirm: 2, recover: 1 }
+    }
+}
+
+/// The closed list of monitor kinds. A new kind is one variant here, one probe module in
+/// `upbeat-checks`, and one arm in each `match` the compiler then asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MonitorKind {
+    Http(HttpSpec),
+    Tcp(TcpSpec),
+}
+
+impl MonitorKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            MonitorKind::Http(_) => "http",
+            MonitorKind::Tcp(_) => "tcp",
+        }
+    }
+
+    /// What the monitor watches, for people: a URL or `host:port`.
+    pub fn target(&self) -> String {
+        match self {
+            MonitorKind::Http(spec) => spec.url.to_string(),
+            MonitorKind::Tcp(spec) => format!("{}:{}", spec.host, spec.port),
+        }
+    }
+}
+
+/// An HTTP(S) check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpSpec {
+    pub url: http::Uri,
+    pub method: http::Method,
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub expected_status: StatusSet,
+    pub body_contains: Vec<String>,
+    pub body_not_contains: Vec<String>,
+    pub follow_redirects: bool,
+}
+
+/// A TCP connect check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpSpec {
+    pub host: String,
+    pub port: u16,
+}
+
+/// A set of accepted HTTP status codes, as inclusive ranges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusSet(pub Vec<(u16, u16)>);
+
+impl StatusSet {
+    pub fn contains(&self, status: u16) -> bool {
+        self.0.iter().any(|&(lo, hi)| (lo..=hi).contains(&status))
+    }
+
+    /// Parses `200`, or `200-299`.
+    pub fn parse_item(text: &str) -> Result<(u16, u16), String> {
+        let parse_code = |t: &str| match t.trim().parse::<u16>() {
+            Ok(code) if (100..=599).contains(&code) => Ok(code),
+            _ => Err(format!("`{text}` is not a status code or a range like \"200-299\"")),
+        };
+        match text.split_once('-') {
+            Some((lo, hi)) => {
+                let (lo, hi) = (parse_code(lo)?, parse_code(hi)?);
+                if lo > hi {
+                    return Err(format!("`{text}` is an empty range"));
+                }
+                Ok((lo, hi))
+            }
+            None => parse_code(text).map(|c| (c, c)),
+        }
+    }
+}
+
+impl Default for StatusSet {
+    fn default() -> Self {
+        StatusSet(vec![(200, 399)])
+    }
+}
+
+impl fmt::Display for StatusSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") })
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// A checked monitor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Monitor {
+    pub id: MonitorId,
+    /// The public name, as it appears in feed items: `<name> went down`.
+    pub name: String,
+    pub kind: MonitorKind,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub policy: Policy,
+    pub component: Option<String>,
+    pub public: bool,
+    pub paused: bool,
+}

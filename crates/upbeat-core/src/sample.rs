@@ -1,0 +1,121 @@
+//! What one check reports: a [`Sample`].
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why a check failed. The names are stable: they are stored, served by the API and shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The name did not resolve.
+    Dns,
+    /// The target actively refused the connection.
+    Refused,
+    /// The connection could not be made for another reason (unreachable network or host).
+    Connect,
+    /// The check did not finish within the monitor's timeout.
+    Timeout,
+    /// The TLS handshake failed: bad certificate, wrong name, expired.
+    Tls,
+    /// The connection was reset or closed before the response was complete.
+    Reset,
+    /// The peer did not speak HTTP as expected.
+    Protocol,
+    /// The HTTP status was not among the expected ones.
+    Status,
+    /// The body did not contain, or did contain, a configured text.
+    Body,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::Dns,
+        ErrorKind::Refused,
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::Tls,
+        ErrorKind::Reset,
+        ErrorKind::Protocol,
+        ErrorKind::Status,
+        ErrorKind::Body,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Dns => "dns",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Status => "status",
+            ErrorKind::Body => "body",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// A failed check's kind and the message that explains it to a person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ProbeError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ProbeError { kind, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.message)
+    }
+}
+
+/// Where the time of an HTTP check went, for the phases that happened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Phases {
+    pub dns: Option<Duration>,
+    pub connect: Option<Duration>,
+    pub tls: Option<Duration>,
+    /// From sending the request to the first byte of the response head.
+    pub first_byte: Option<Duration>,
+}
+
+/// The outcome of one probe, before it is tied to a monitor and a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeOutcome {
+    pub latency: Duration,
+    pub phases: Phases,
+    pub http_status: Option<u16>,
+    /// `None` when the check succeeded.
+    pub error: Option<ProbeError>,
+}
+
+impl ProbeOutcome {
+    pub fn is_up(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// One check's outcome for one monitor at one time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sample {
+    pub monitor: crate::MonitorId,
+    pub at: DateTime<Utc>,
+    pub outcome: ProbeOutcome,
+}
+
+impl Sample {
+    pub fn is_up(&self) -> bool {
+        self.outcome.is_up()
+    }
+}
