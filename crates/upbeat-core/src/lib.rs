@@ -12,9 +12,11 @@ pub mod monitor;
 pub mod outage;
 pub mod sample;
 pub mod state;
+pub mod token;
 
 pub use config::Config;
 pub use monitor::{MonitorId, MonitorKind, Policy};
 pub use outage::{Outage, OutageId};
 pub use sample::{ErrorKind, Phases, ProbeError, Sample};
 pub use state::{MonitorState, Status, Transition};
+pub use token::Scope;

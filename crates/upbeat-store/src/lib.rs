@@ -1,1 +1,160 @@
-pub fn placeholder() {}
+//! Storage: one trait, one implementation per database.
+//!
+//! Everything upbeat keeps goes through [`Store`]. SQLite ([`sqlite::SqliteStore`]) is the
+//! embedded default; PostgreSQL will be a second module implementing the same trait with its own
+//! migrations, and the store tests are written to run against any implementation.
+//!
+//! Architecture invariant: the hot path writes in batches. [`Store::write_batch`] takes many
+//! samples, state changes and transitions and commits them in one transaction; nothing on the
+//! probe path writes a row at a time.
+
+pub mod sqlite;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use upbeat_core::feed::FeedEvent;
+use upbeat_core::{MonitorId, MonitorState, Outage, Sample, Scope, Transition};
+
+/// What can go wrong in storage, for the caller to report; the database's own error is kept.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL `{0}` is not supported; use sqlite://PATH")]
+    UnsupportedUrl(String),
+    #[error("the database was written by a newer upbeat (schema version {found}, this binary knows {known})")]
+    NewerSchema { found: i64, known: i64 },
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A monitor as the configuration declares it, reconciled into the database at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorRecord {
+    pub id: MonitorId,
+    pub name: String,
+    pub kind: String,
+    pub target: String,
+    pub component: Option<String>,
+    pub public: bool,
+}
+
+/// A monitor's persisted state and its latest sample, as loaded at start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredMonitor {
+    pub id: MonitorId,
+    pub state: MonitorState,
+    pub last_sample: Option<LastSample>,
+}
+
+/// Enough of the latest sample to answer "when was it last checked, and how fast".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastSample {
+    pub at: DateTime<Utc>,
+    pub up: bool,
+    pub latency: Duration,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+}
+
+/// One group commit: everything the engine produced since the last one.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub samples: Vec<Sample>,
+    /// The newest state of each monitor whose state changed.
+    pub states: Vec<(MonitorId, MonitorState)>,
+    pub transitions: Vec<(MonitorId, Transition)>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty() && self.states.is_empty() && self.transitions.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.samples.len() + self.states.len() + self.transitions.len()
+    }
+}
+
+/// Which outages to list.
+#[derive(Clone, Debug, Default)]
+pub struct OutageQuery {
+    pub monitor: Option<MonitorId>,
+    /// Only outages of public monitors.
+    pub public_only: bool,
+    /// Only outages still open, or ended at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    pub limit: usize,
+}
+
+/// A stored API token, without its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub name: String,
+    pub scope: Scope,
+}
+
+/// What a roll-up pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RollUp {
+    pub hours: u64,
+    pub samples_deleted: u64,
+}
+
+/// An hourly aggregate of samples that were rolled up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HourAggregate {
+    pub monitor: MonitorId,
+    pub hour: DateTime<Utc>,
+    pub checks: u64,
+    pub failures: u64,
+    pub latency_sum: Duration,
+    pub latency_min: Option<Duration>,
+    pub latency_max: Option<Duration>,
+    pub latency_p50: Option<Duration>,
+    pub latency_p95: Option<Duration>,
+    pub latency_p99: Option<Duration>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Makes the database hold exactly the configured monitors as active, keeping history.
+    async fn sync_monitors(&self, monitors: &[MonitorRecord], now: DateTime<Utc>) -> Result<()>;
+
+    /// Every active monitor's persisted state (default when never written) and latest sample.
+    async fn load_monitors(&self) -> Result<Vec<StoredMonitor>>;
+
+    /// Commits a batch in one transaction. Replaying a batch opens or closes nothing twice.
+    async fn write_batch(&self, batch: &Batch) -> Result<()>;
+
+    async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>>;
+
+    /// The newest `limit` feed events of public monitors, newest first.
+    async fn feed_events(&self, limit: usize) -> Result<Vec<FeedEvent>>;
+
+    /// The newest `limit` samples of one monitor, newest first.
+    async fn recent_samples(&self, monitor: &MonitorId, limit: usize) -> Result<Vec<LastSample>>;
+
+    async fn create_token(&self, name: &str, scope: Scope, hash: &str, now: DateTime<Utc>) -> Result<i64>;
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// Rolls samples taken before `before` into hourly aggregates and deletes them.
+    async fn roll_up(&self, before: DateTime<Utc>) -> Result<RollUp>;
+
+    async fn hour_aggregates(&self, monitor: &MonitorId) -> Result<Vec<HourAggregate>>;
+}
+
+/// Opens the store a URL names: `sqlite://PATH` (created if missing) or `sqlite::memory:`.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
+}

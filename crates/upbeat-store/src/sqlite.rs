@@ -1,0 +1,439 @@
+//! The SQLite store: one file in WAL mode, the embedded default.
+//!
+//! WAL lets the page and the API read while the writer commits. `synchronous = NORMAL` keeps every
+//! committed transaction through a crash or `kill -9` of the process (only a power cut can lose
+//! the last commits), which is the durability upbeat promises on one machine.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use upbeat_core::feed::FeedEvent;
+use upbeat_core::{MonitorId, MonitorState, Outage, OutageId, Sample, Scope, Transition};
+
+use crate::{
+    Batch, HourAggregate, LastSample, MonitorRecord, OutageQuery, Result, RollUp, Store, StoreError, StoredMonitor,
+    TokenRecord,
+};
+
+/// Append-only: a new schema change is a new file and a new line here.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+
+/// SQLite allows 32766 bound parameters per statement; a sample row binds 11.
+const SAMPLE_ROWS_PER_INSERT: usize = 2_000;
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn open(url: &str) -> Result<SqliteStore> {
+        let memory = url.contains(":memory:");
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if memory { 1 } else { 4 })
+            // An in-memory database lives as long as its one connection.
+            .idle_timeout(if memory { None } else { Some(Duration::from_secs(600)) })
+            .max_lifetime(if memory { None } else { Some(Duration::from_secs(3600)) })
+            .connect_with(options)
+            .await?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let applied: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        let known = MIGRATIONS.last().map_or(0, |m| m.0);
+        if applied > known {
+            return Err(StoreError::NewerSchema { found: applied, known });
+        }
+        for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
+            let mut tx = self.pool.begin().await?;
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+                .bind(version)
+                .bind(name)
+                .bind(Utc::now().timestamp_millis())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version, name, "applied migration");
+        }
+        Ok(())
+    }
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn us(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn from_us(v: i64) -> Duration {
+    Duration::from_micros(u64::try_from(v).unwrap_or(0))
+}
+
+fn monitor_id(text: String) -> Result<MonitorId> {
+    MonitorId::parse(&text).map_err(StoreError::Corrupt)
+}
+
+fn last_sample(row: &sqlx::sqlite::SqliteRow) -> Result<LastSample> {
+    let kind: Option<String> = row.try_get("error_kind")?;
+    let message: Option<String> = row.try_get("error_message")?;
+    Ok(LastSample {
+        at: time(row.try_get("at")?),
+        up: row.try_get("up")?,
+        latency: from_us(row.try_get("latency_us")?),
+        http_status: row.try_get::<Option<i64>, _>("http_status")?.and_then(|s| u16::try_from(s).ok()),
+        error: kind.map(|k| format!("{k}: {}", message.unwrap_or_default())),
+    })
+}
+
+fn outage(row: &sqlx::sqlite::SqliteRow) -> Result<Outage> {
+    Ok(Outage {
+        id: OutageId::parse(&row.try_get::<String, _>("id")?).map_err(StoreError::Corrupt)?,
+        monitor: monitor_id(row.try_get("monitor_id")?)?,
+        started_at: time(row.try_get("started_at")?),
+        ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(time),
+        cause: row.try_get("cause")?,
+    })
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn sync_monitors(&self, monitors: &[MonitorRecord], now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE monitors SET active = 0").execute(&mut *tx).await?;
+        for m in monitors {
+            sqlx::query(
+                "INSERT INTO monitors (id, name, kind, target, component, public, active, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                   target = excluded.target, component = excluded.component, public = excluded.public,
+                   active = 1, updated_at = excluded.updated_at",
+            )
+            .bind(m.id.as_str())
+            .bind(&m.name)
+            .bind(&m.kind)
+            .bind(&m.target)
+            .bind(m.component.as_deref())
+            .bind(m.public)
+            .bind(ms(now))
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn load_monitors(&self) -> Result<Vec<StoredMonitor>> {
+        let rows = sqlx::query("SELECT id, state FROM monitors WHERE active = 1 ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id = monitor_id(row.try_get("id")?)?;
+            let state = match row.try_get::<Option<String>, _>("state")? {
+                Some(json) => serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("state of monitor `{id}`: {e}")))?,
+                None => MonitorState::default(),
+            };
+            let last_sample = self.recent_samples(&id, 1).await?.into_iter().next();
+            out.push(StoredMonitor { id, state, last_sample });
+        }
+        Ok(out)
+    }
+
+    async fn write_batch(&self, batch: &Batch) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for chunk in batch.samples.chunks(SAMPLE_ROWS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO samples (monitor_id, at, up, latency_us, dns_us, connect_us, tls_us, first_byte_us, http_status, error_kind, error_message) ",
+            );
+            insert.push_values(chunk, |mut row, s: &Sample| {
+                let o = &s.outcome;
+                row.push_bind(s.monitor.as_str().to_owned())
+                    .push_bind(ms(s.at))
+                    .push_bind(o.is_up())
+                    .push_bind(us(o.latency))
+                    .push_bind(o.phases.dns.map(us))
+                    .push_bind(o.phases.connect.map(us))
+                    .push_bind(o.phases.tls.map(us))
+                    .push_bind(o.phases.first_byte.map(us))
+                    .push_bind(o.http_status.map(i64::from))
+                    .push_bind(o.error.as_ref().map(|e| e.kind.as_str()))
+                    .push_bind(o.error.as_ref().map(|e| e.message.clone()));
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        for (id, state) in &batch.states {
+            let json = serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query("UPDATE monitors SET state = ? WHERE id = ?")
+                .bind(json)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (monitor, transition) in &batch.transitions {
+            match transition {
+                Transition::Opened { outage } => {
+                    sqlx::query(
+                        "INSERT INTO outages (id, monitor_id, started_at, ended_at, cause) VALUES (?, ?, ?, NULL, ?)
+                         ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(outage.id.as_str())
+                    .bind(monitor.as_str())
+                    .bind(ms(outage.started_at))
+                    .bind(&outage.cause)
+                    .execute(&mut *tx)
+                    .await?;
+                    insert_event(&mut tx, "outage_opened", monitor, &outage.id, outage.started_at).await?;
+                }
+                Transition::Closed { outage, ended_at } => {
+                    sqlx::query("UPDATE outages SET ended_at = ? WHERE id = ? AND ended_at IS NULL")
+                        .bind(ms(*ended_at))
+                        .bind(outage.id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    insert_event(&mut tx, "outage_closed", monitor, &outage.id, *ended_at).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT o.id, o.monitor_id, o.started_at, o.ended_at, o.cause FROM outages o JOIN monitors m ON m.id = o.monitor_id WHERE 1 = 1",
+        );
+        if let Some(monitor) = &query.monitor {
+            q.push(" AND o.monitor_id = ").push_bind(monitor.as_str().to_owned());
+        }
+        if query.public_only {
+            q.push(" AND m.public = 1 AND m.active = 1");
+        }
+        if let Some(since) = query.since {
+            q.push(" AND (o.ended_at IS NULL OR o.ended_at >= ").push_bind(ms(since)).push(")");
+        }
+        q.push(" ORDER BY o.started_at DESC, o.id LIMIT ").push_bind(query.limit as i64);
+        q.build().fetch_all(&self.pool).await?.iter().map(outage).collect()
+    }
+
+    async fn feed_events(&self, limit: usize) -> Result<Vec<FeedEvent>> {
+        let rows = sqlx::query(
+            "SELECT e.kind, e.at, e.outage_id, m.name FROM events e JOIN monitors m ON m.id = e.monitor_id
+             WHERE m.public = 1 AND e.kind IN ('outage_opened', 'outage_closed')
+             ORDER BY e.at DESC, e.seq DESC LIMIT ?",
+        )
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let outage = OutageId::parse(&row.try_get::<String, _>("outage_id")?).map_err(StoreError::Corrupt)?;
+                let monitor_name: String = row.try_get("name")?;
+                let at = time(row.try_get("at")?);
+                match row.try_get::<String, _>("kind")?.as_str() {
+                    "outage_opened" => Ok(FeedEvent::OutageOpened { monitor_name, outage, at }),
+                    _ => Ok(FeedEvent::OutageClosed { monitor_name, outage, at }),
+                }
+            })
+            .collect()
+    }
+
+    async fn recent_samples(&self, monitor: &MonitorId, limit: usize) -> Result<Vec<LastSample>> {
+        let rows = sqlx::query(
+            "SELECT at, up, latency_us, http_status, error_kind, error_message FROM samples
+             WHERE monitor_id = ? ORDER BY at DESC LIMIT ?",
+        )
+        .bind(monitor.as_str())
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(last_sample).collect()
+    }
+
+    async fn create_token(&self, name: &str, scope: Scope, hash: &str, now: DateTime<Utc>) -> Result<i64> {
+        let id = sqlx::query("INSERT INTO tokens (name, scope, hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(name)
+            .bind(scope.as_str())
+            .bind(hash)
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await?
+            .last_insert_rowid();
+        Ok(id)
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query("SELECT id, name, scope FROM tokens WHERE hash = ?")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(TokenRecord {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                scope: Scope::parse(&row.try_get::<String, _>("scope")?).map_err(StoreError::Corrupt)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn roll_up(&self, before: DateTime<Utc>) -> Result<RollUp> {
+        // Whole hours only, so an hour is rolled up once and never merged with a later pass.
+        let cutoff = ms(before) - ms(before).rem_euclid(3_600_000);
+        let mut done = RollUp::default();
+        loop {
+            let first: Option<i64> = sqlx::query_scalar("SELECT MIN(at) FROM samples WHERE at < ?")
+                .bind(cutoff)
+                .fetch_one(&self.pool)
+                .await?;
+            let Some(first) = first else { break };
+            let hour = first - first.rem_euclid(3_600_000);
+            let mut tx = self.pool.begin().await?;
+            let rows = sqlx::query("SELECT monitor_id, up, latency_us FROM samples WHERE at >= ? AND at < ?")
+                .bind(hour)
+                .bind(hour + 3_600_000)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut per_monitor: BTreeMap<String, (u64, u64, Vec<i64>)> = BTreeMap::new();
+            for row in &rows {
+                let entry = per_monitor.entry(row.try_get("monitor_id")?).or_default();
+                entry.0 += 1;
+                if row.try_get::<bool, _>("up")? {
+                    entry.2.push(row.try_get("latency_us")?);
+                } else {
+                    entry.1 += 1;
+                }
+            }
+            for (monitor, (checks, failures, mut latencies)) in per_monitor {
+                latencies.sort_unstable();
+                sqlx::query(
+                    "INSERT INTO sample_hours (monitor_id, hour, checks, failures, latency_sum_us, latency_min_us,
+                       latency_max_us, latency_p50_us, latency_p95_us, latency_p99_us)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (monitor_id, hour) DO NOTHING",
+                )
+                .bind(monitor)
+                .bind(hour)
+                .bind(checks as i64)
+                .bind(failures as i64)
+                .bind(latencies.iter().sum::<i64>())
+                .bind(latencies.first().copied())
+                .bind(latencies.last().copied())
+                .bind(percentile(&latencies, 50.0))
+                .bind(percentile(&latencies, 95.0))
+                .bind(percentile(&latencies, 99.0))
+                .execute(&mut *tx)
+                .await?;
+            }
+            let deleted = sqlx::query("DELETE FROM samples WHERE at >= ? AND at < ?")
+                .bind(hour)
+                .bind(hour + 3_600_000)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            done.hours += 1;
+            done.samples_deleted += deleted;
+        }
+        Ok(done)
+    }
+
+    async fn hour_aggregates(&self, monitor: &MonitorId) -> Result<Vec<HourAggregate>> {
+        let rows = sqlx::query("SELECT * FROM sample_hours WHERE monitor_id = ? ORDER BY hour")
+            .bind(monitor.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let opt = |row: &sqlx::sqlite::SqliteRow, col: &str| -> Result<Option<Duration>> {
+            Ok(row.try_get::<Option<i64>, _>(col)?.map(from_us))
+        };
+        rows.iter()
+            .map(|row| {
+                Ok(HourAggregate {
+                    monitor: monitor.clone(),
+                    hour: time(row.try_get("hour")?),
+                    checks: row.try_get::<i64, _>("checks")? as u64,
+                    failures: row.try_get::<i64, _>("failures")? as u64,
+                    latency_sum: from_us(row.try_get("latency_sum_us")?),
+                    latency_min: opt(row, "latency_min_us")?,
+                    latency_max: opt(row, "latency_max_us")?,
+                    latency_p50: opt(row, "latency_p50_us")?,
+                    latency_p95: opt(row, "latency_p95_us")?,
+                    latency_p99: opt(row, "latency_p99_us")?,
+                })
+            })
+            .collect()
+    }
+}
+
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    kind: &str,
+    monitor: &MonitorId,
+    outage: &OutageId,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (at, kind, monitor_id, outage_id, dedup_key) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (dedup_key) DO NOTHING",
+    )
+    .bind(ms(at))
+    .bind(kind)
+    .bind(monitor.as_str())
+    .bind(outage.as_str())
+    .bind(format!("{kind}:{outage}"))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<i64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50.0), Some(50));
+        assert_eq!(percentile(&v, 95.0), Some(95));
+        assert_eq!(percentile(&v, 99.0), Some(99));
+        assert_eq!(percentile(&[7], 99.0), Some(7));
+        assert_eq!(percentile(&[], 50.0), None);
+    }
+}

@@ -1,0 +1,161 @@
+//! One story, told to every store implementation: what a monitor's life leaves in the database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use upbeat_core::feed::FeedEvent;
+use upbeat_core::sample::ProbeOutcome;
+use upbeat_core::{ErrorKind, MonitorId, MonitorState, Phases, Policy, ProbeError, Sample, Scope};
+use upbeat_store::{Batch, MonitorRecord, OutageQuery, Store};
+
+fn t(s: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap() + chrono::Duration::seconds(s)
+}
+
+fn id(s: &str) -> MonitorId {
+    MonitorId::parse(s).unwrap()
+}
+
+fn record(monitor: &str, public: bool) -> MonitorRecord {
+    MonitorRecord {
+        id: id(monitor),
+        name: format!("{monitor}.example.com"),
+        kind: "http".into(),
+        target: "http://127.0.0.1/".into(),
+        component: None,
+        public,
+    }
+}
+
+fn sample(monitor: &str, at: i64, up: bool) -> Sample {
+    Sample {
+        monitor: id(monitor),
+        at: t(at),
+        outcome: ProbeOutcome {
+            latency: Duration::from_millis(10 + at as u64),
+            phases: Phases { connect: Some(Duration::from_millis(1)), ..Phases::default() },
+            http_status: Some(if up { 200 } else { 503 }),
+            error: (!up).then(|| ProbeError::new(ErrorKind::Status, "HTTP 503, expected 200-399")),
+        },
+    }
+}
+
+/// Runs the samples through the state machine the way the engine does, into one batch.
+fn batch_for(monitor: &str, state: &mut MonitorState, results: &[(i64, bool)]) -> Batch {
+    let mut batch = Batch::default();
+    for &(at, up) in results {
+        let s = sample(monitor, at, up);
+        let before = state.clone();
+        if let Some(tr) = state.observe(&id(monitor), Policy::default(), &s) {
+            batch.transitions.push((id(monitor), tr));
+        }
+        if *state != before {
+            batch.states.retain(|(m, _)| m.as_str() != monitor);
+            batch.states.push((id(monitor), state.clone()));
+        }
+        batch.samples.push(s);
+    }
+    batch
+}
+
+async fn story(open: impl AsyncFn() -> Arc<dyn Store>) {
+    let store = open().await;
+    store.sync_monitors(&[record("web", true), record("secret", false)], t(0)).await.unwrap();
+
+    let mut web = MonitorState::default();
+    let opening = batch_for("web", &mut web, &[(0, true), (10, false), (20, false), (30, false)]);
+    store.write_batch(&opening).await.unwrap();
+    // A replayed batch (a retry after an unclear failure) must not open the outage twice.
+    store.write_batch(&opening).await.unwrap();
+    let mut secret = MonitorState::default();
+    store.write_batch(&batch_for("secret", &mut secret, &[(5, false), (15, false)])).await.unwrap();
+
+    let open_outages = store.outages(&OutageQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(open_outages.len(), 2);
+    let public = store.outages(&OutageQuery { public_only: true, limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(public.len(), 1);
+    assert_eq!(public[0].started_at, t(10), "starts at the first failing sample");
+    assert_eq!(public[0].ended_at, None);
+    assert_eq!(public[0].cause, "status: HTTP 503, expected 200-399");
+
+    // A restart: a new handle on the same database finds the open outage in the state.
+    drop(store);
+    let store = open().await;
+    let loaded = store.load_monitors().await.unwrap();
+    let restored = loaded.iter().find(|m| m.id.as_str() == "web").unwrap();
+    assert_eq!(restored.state, web);
+    let last = restored.last_sample.as_ref().unwrap();
+    assert_eq!((last.at, last.up, last.http_status), (t(30), false, Some(503)));
+
+    let mut resumed = restored.state.clone();
+    store.write_batch(&batch_for("web", &mut resumed, &[(40, false), (50, true), (60, true)])).await.unwrap();
+    let web_outages =
+        store.outages(&OutageQuery { monitor: Some(id("web")), limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(web_outages.len(), 1, "the restart neither duplicated nor lost the outage");
+    assert_eq!(web_outages[0].ended_at, Some(t(50)), "ends at the first good sample");
+
+    let events = store.feed_events(250).await.unwrap();
+    assert_eq!(events.len(), 2, "only the public monitor's outage is in the feed: {events:?}");
+    assert!(matches!(&events[0], FeedEvent::OutageClosed { at, .. } if *at == t(50)));
+    assert!(matches!(&events[1], FeedEvent::OutageOpened { monitor_name, at, .. } if *at == t(10) && monitor_name == "web.example.com"));
+
+    // Removing a monitor from the configuration keeps its history but stops loading it.
+    store.sync_monitors(&[record("web", true)], t(70)).await.unwrap();
+    let ids: Vec<String> = store.load_monitors().await.unwrap().iter().map(|m| m.id.to_string()).collect();
+    assert_eq!(ids, vec!["web"]);
+
+    let token = store.create_token("ci", Scope::Write, "abc123", t(0)).await.unwrap();
+    let found = store.token_by_hash("abc123").await.unwrap().unwrap();
+    assert_eq!((found.id, found.name.as_str(), found.scope), (token, "ci", Scope::Write));
+    assert_eq!(store.token_by_hash("nope").await.unwrap(), None);
+}
+
+async fn roll_up(store: Arc<dyn Store>) {
+    store.sync_monitors(&[record("web", true)], t(0)).await.unwrap();
+    let mut batch = Batch::default();
+    // Two hours of samples, one every 60 s; every tenth one failing.
+    for i in 0..120 {
+        batch.samples.push(sample("web", i * 60, i % 10 != 0));
+    }
+    store.write_batch(&batch).await.unwrap();
+    // Roll up everything before 10:45: only the whole hour 10:00–11:00 is not yet over, so nothing
+    // after 10:00 is touched; rolling up before 12:00 takes both hours.
+    assert_eq!(store.roll_up(t(45 * 60)).await.unwrap().samples_deleted, 0);
+    let done = store.roll_up(t(120 * 60)).await.unwrap();
+    assert_eq!(done.hours, 2);
+    assert_eq!(done.samples_deleted, 120);
+    assert!(store.recent_samples(&id("web"), 10).await.unwrap().is_empty());
+    let hours = store.hour_aggregates(&id("web")).await.unwrap();
+    assert_eq!(hours.len(), 2);
+    assert_eq!((hours[0].checks, hours[0].failures), (60, 6));
+    assert_eq!(hours[0].hour, t(0));
+    // Good samples in the first hour have latencies 10 ms + i s for i in 1..60 not divisible by 10.
+    assert_eq!(hours[0].latency_min, Some(Duration::from_millis(10 + 60)));
+    assert_eq!(hours[0].latency_max, Some(Duration::from_millis(10 + 59 * 60)));
+    assert!(hours[0].latency_p50 < hours[0].latency_p95 && hours[0].latency_p95 <= hours[0].latency_p99);
+    assert_eq!(store.roll_up(t(120 * 60)).await.unwrap(), Default::default(), "nothing left to roll up");
+}
+
+#[tokio::test]
+async fn sqlite_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
+    story(async || upbeat_store::open(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn sqlite_roll_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
+    roll_up(upbeat_store::open(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn sqlite_refuses_unknown_urls_and_reopens_migrated_files() {
+    assert!(upbeat_store::open("mysql://localhost/x").await.is_err());
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("twice.db").display());
+    drop(upbeat_store::open(&url).await.unwrap());
+    upbeat_store::open(&url).await.expect("migrations are applied once and skipped after");
+}
