@@ -1,1 +1,107 @@
+//! upbeat's HTTP surface.
+//!
+//! Public routes (`/`, the feeds, `/health`, `/metrics`) are served from memory: [`cache`] renders
+//! them when something changes and every handler hands out the same bytes. The management API under
+//! `/api/v1` reads the live state through [`Runtime`] and history through the [`Store`].
+//!
+//! Architecture invariant: this crate is the only one that knows HTML, and HTML only comes out of
+//! auto-escaping templates.
 
+pub mod api;
+pub mod auth;
+pub mod cache;
+pub mod error;
+pub mod render;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use upbeat_core::state::OpenOutage;
+use upbeat_core::{Config, MonitorId, Status};
+use upbeat_store::{LastSample, Store};
+
+pub use cache::PublicCache;
+pub use error::ApiError;
+
+/// What the web layer needs from the running engine, without depending on it.
+pub trait Runtime: Send + Sync + 'static {
+    /// Every configured monitor as it is right now, in configuration order.
+    fn monitors(&self) -> Vec<MonitorView>;
+    /// Whether the scheduler is alive and keeping up.
+    fn health(&self) -> Health;
+    /// Appends the Prometheus text exposition of upbeat's metrics.
+    fn metrics(&self, out: &mut String);
+}
+
+/// A monitor's live state, as the API and the page show it.
+#[derive(Clone, Debug)]
+pub struct MonitorView {
+    pub id: MonitorId,
+    pub name: String,
+    pub kind: &'static str,
+    pub target: String,
+    pub component: Option<String>,
+    pub public: bool,
+    pub interval_seconds: f64,
+    pub state: Status,
+    pub last_check: Option<LastSample>,
+    pub open_outage: Option<OpenOutage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    Unhealthy(String),
+}
+
+/// Everything a handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub runtime: Arc<dyn Runtime>,
+    pub cache: Arc<PublicCache>,
+    pub now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(cache::page))
+        .route("/feed.rss", get(cache::rss))
+        .route("/feed.atom", get(cache::atom))
+        .route("/feed.json", get(cache::json_feed))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .nest("/api/v1", api::router())
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.runtime.health() {
+        Health::Ok => axum::Json(serde_json::json!({"status": "ok"})).into_response(),
+        Health::Unhealthy(reason) => {
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "unhealthy", "reason": reason})))
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut out = String::new();
+    state.runtime.metrics(&mut out);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
+}
+
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::not_found("route_not_found", format!("no route for {}", uri.path())).into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "not found\n").into_response()
+    }
+}

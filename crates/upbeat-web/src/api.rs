@@ -1,0 +1,159 @@
+//! `/api/v1`: the management API. Every route but `openapi.json` needs a bearer token.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use upbeat_core::{MonitorId, Outage, Scope};
+use upbeat_store::OutageQuery;
+
+use crate::auth::Bearer;
+use crate::{ApiError, AppState, MonitorView};
+
+const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/monitors", get(list_monitors))
+        .route("/monitors/{id}", get(get_monitor))
+        .route("/monitors/{id}/outages", get(monitor_outages))
+}
+
+async fn openapi() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A monitor as the API shows it: flat, with times in RFC 3339.
+#[derive(Serialize)]
+struct MonitorJson {
+    id: String,
+    name: String,
+    kind: &'static str,
+    target: String,
+    component: Option<String>,
+    public: bool,
+    interval_seconds: f64,
+    state: &'static str,
+    last_check_at: Option<String>,
+    last_latency_ms: Option<f64>,
+    last_http_status: Option<u16>,
+    last_error: Option<String>,
+    open_outage: Option<OutageJson>,
+}
+
+#[derive(Serialize)]
+struct OutageJson {
+    id: String,
+    monitor_id: String,
+    guid: String,
+    started_at: String,
+    ended_at: Option<String>,
+    duration_seconds: f64,
+    cause: String,
+}
+
+impl MonitorJson {
+    fn new(m: MonitorView, base_url: &str, now: DateTime<Utc>) -> Self {
+        let open_outage = m.open_outage.map(|o| OutageJson {
+            guid: o.id.guid(base_url),
+            id: o.id.to_string(),
+            monitor_id: m.id.to_string(),
+            started_at: rfc3339(o.started_at),
+            ended_at: None,
+            duration_seconds: (now - o.started_at).num_milliseconds().max(0) as f64 / 1000.0,
+            cause: o.cause,
+        });
+        MonitorJson {
+            id: m.id.to_string(),
+            name: m.name,
+            kind: m.kind,
+            target: m.target,
+            component: m.component,
+            public: m.public,
+            interval_seconds: m.interval_seconds,
+            state: m.state.as_str(),
+            last_check_at: m.last_check.as_ref().map(|s| rfc3339(s.at)),
+            last_latency_ms: m.last_check.as_ref().map(|s| s.latency.as_secs_f64() * 1000.0),
+            last_http_status: m.last_check.as_ref().and_then(|s| s.http_status),
+            last_error: m.last_check.and_then(|s| s.error),
+            open_outage,
+        }
+    }
+}
+
+impl OutageJson {
+    fn new(o: Outage, base_url: &str, now: DateTime<Utc>) -> Self {
+        OutageJson {
+            guid: o.id.guid(base_url),
+            duration_seconds: o.duration(now).as_secs_f64(),
+            id: o.id.to_string(),
+            monitor_id: o.monitor.to_string(),
+            started_at: rfc3339(o.started_at),
+            ended_at: o.ended_at.map(rfc3339),
+            cause: o.cause,
+        }
+    }
+}
+
+fn find(state: &AppState, id: &str) -> Result<MonitorView, ApiError> {
+    state
+        .runtime
+        .monitors()
+        .into_iter()
+        .find(|m| m.id.as_str() == id)
+        .ok_or_else(|| ApiError::not_found("monitor_not_found", format!("no monitor has id `{id}`")))
+}
+
+async fn list_monitors(State(state): State<AppState>, bearer: Bearer) -> Result<Response, ApiError> {
+    bearer.require(Scope::Read)?;
+    let now = (state.now)();
+    let base = &state.config.page.base_url;
+    let monitors: Vec<MonitorJson> =
+        state.runtime.monitors().into_iter().map(|m| MonitorJson::new(m, base, now)).collect();
+    Ok(Json(serde_json::json!({ "monitors": monitors })).into_response())
+}
+
+async fn get_monitor(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Read)?;
+    let monitor = find(&state, &id)?;
+    Ok(Json(MonitorJson::new(monitor, &state.config.page.base_url, (state.now)())).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutagesParams {
+    limit: Option<usize>,
+}
+
+async fn monitor_outages(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    params: Result<Query<OutagesParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Read)?;
+    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", "limit", e.body_text()))?;
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit", "limit must be between 1 and 1000"));
+    }
+    let monitor = find(&state, &id)?;
+    let query = OutageQuery { monitor: Some(MonitorId::clone(&monitor.id)), limit, ..OutageQuery::default() };
+    let now = (state.now)();
+    let base = &state.config.page.base_url;
+    let outages: Vec<OutageJson> =
+        state.store.outages(&query).await?.into_iter().map(|o| OutageJson::new(o, base, now)).collect();
+    Ok(Json(serde_json::json!({ "outages": outages })).into_response())
+}

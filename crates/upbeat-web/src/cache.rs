@@ -1,0 +1,151 @@
+//! Public responses, rendered when something changes and served from memory.
+//!
+//! A crowd arriving during an outage costs a pointer copy per request: handlers read the current
+//! [`Snapshot`] and answer `304 Not Modified` when the client already has it. [`run_renderer`]
+//! rebuilds the snapshot after changes (debounced) and on a slow tick, so durations on the page
+//! stay current.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use upbeat_store::{OutageQuery, StoreError};
+
+use crate::{AppState, render};
+
+/// One rendered response body with its validators.
+pub struct Rendered {
+    body: Bytes,
+    content_type: &'static str,
+    etag: HeaderValue,
+    last_modified: HeaderValue,
+}
+
+impl Rendered {
+    fn new(body: String, content_type: &'static str, at: DateTime<Utc>) -> Self {
+        let digest = Sha256::digest(body.as_bytes());
+        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        let http_date = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        Rendered {
+            body: Bytes::from(body),
+            content_type,
+            etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\"")),
+            last_modified: HeaderValue::from_str(&http_date).unwrap_or(HeaderValue::from_static("")),
+        }
+    }
+
+    fn respond(&self, request: &HeaderMap) -> Response {
+        let fresh = request.get(header::IF_NONE_MATCH).is_some_and(|tag| {
+            tag.to_str().is_ok_and(|t| t.split(',').any(|t| t.trim() == self.etag.to_str().unwrap_or_default()))
+        });
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ETAG, self.etag.clone());
+        headers.insert(header::LAST_MODIFIED, self.last_modified.clone());
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=10"));
+        if fresh {
+            return (StatusCode::NOT_MODIFIED, headers).into_response();
+        }
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        (headers, self.body.clone()).into_response()
+    }
+}
+
+/// Everything public, rendered at one moment.
+pub struct Snapshot {
+    pub page: Rendered,
+    pub rss: Rendered,
+    pub atom: Rendered,
+    pub json: Rendered,
+}
+
+#[derive(Default)]
+pub struct PublicCache {
+    current: RwLock<Option<Arc<Snapshot>>>,
+}
+
+impl PublicCache {
+    pub fn get(&self) -> Option<Arc<Snapshot>> {
+        self.current.read().map_or(None, |s| s.clone())
+    }
+
+    fn set(&self, snapshot: Snapshot) {
+        if let Ok(mut current) = self.current.write() {
+            *current = Some(Arc::new(snapshot));
+        }
+    }
+}
+
+/// Renders everything public from the store and the live state, and swaps it in.
+pub async fn rebuild(state: &AppState) -> Result<(), StoreError> {
+    let now = (state.now)();
+    let page = &state.config.page;
+    let events = state.store.feed_events(page.feed_items).await?;
+    let items = upbeat_core::feed::items(&page.base_url, &events, page.feed_items);
+    let since = now - chrono::Duration::days(render::RECENT_DAYS);
+    let outages = state
+        .store
+        .outages(&OutageQuery { public_only: true, since: Some(since), limit: 50, ..OutageQuery::default() })
+        .await?;
+    let monitors = state.runtime.monitors();
+    let modified = items.first().map_or(now, |i| i.published);
+    state.cache.set(Snapshot {
+        page: Rendered::new(render::page(&state.config, &monitors, &outages, now), "text/html; charset=utf-8", now),
+        rss: Rendered::new(render::rss(page, &items), "application/rss+xml; charset=utf-8", modified),
+        atom: Rendered::new(render::atom(page, &items, now), "application/atom+xml; charset=utf-8", modified),
+        json: Rendered::new(render::json_feed(page, &items), "application/feed+json; charset=utf-8", modified),
+    });
+    Ok(())
+}
+
+/// How long to wait after a change for more changes before rendering.
+const DEBOUNCE: Duration = Duration::from_millis(100);
+/// Re-render at least this often, so "down for 5m" keeps counting.
+const REFRESH: Duration = Duration::from_secs(30);
+
+/// Rebuilds after each change notice (debounced) and every [`REFRESH`], until `changes` closes.
+pub async fn run_renderer(state: AppState, mut changes: watch::Receiver<u64>) {
+    loop {
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                tokio::time::sleep(DEBOUNCE).await;
+                changes.mark_unchanged();
+            }
+            () = tokio::time::sleep(REFRESH) => {}
+        }
+        if let Err(e) = rebuild(&state).await {
+            tracing::warn!(error = %e, "could not re-render the public pages; serving the previous ones");
+        }
+    }
+}
+
+fn serve(state: &AppState, headers: &HeaderMap, pick: impl Fn(&Snapshot) -> &Rendered) -> Response {
+    match state.cache.get() {
+        Some(snapshot) => pick(&snapshot).respond(headers),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response(),
+    }
+}
+
+pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state, &headers, |s| &s.page)
+}
+
+pub async fn rss(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state, &headers, |s| &s.rss)
+}
+
+pub async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state, &headers, |s| &s.atom)
+}
+
+pub async fn json_feed(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state, &headers, |s| &s.json)
+}
