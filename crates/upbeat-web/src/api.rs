@@ -3,7 +3,7 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,8 @@ pub fn router() -> Router<AppState> {
         .route("/monitors", get(list_monitors))
         .route("/monitors/{id}", get(get_monitor))
         .route("/monitors/{id}/outages", get(monitor_outages))
+        .route("/monitors/{id}/pause", post(pause))
+        .route("/monitors/{id}/resume", post(resume))
 }
 
 async fn openapi() -> Response {
@@ -156,4 +158,21 @@ async fn monitor_outages(
     let outages: Vec<OutageJson> =
         state.store.outages(&query).await?.into_iter().map(|o| OutageJson::new(o, base, now)).collect();
     Ok(Json(serde_json::json!({ "outages": outages })).into_response())
+}
+
+async fn pause(State(state): State<AppState>, bearer: Bearer, Path(id): Path<String>) -> Result<Response, ApiError> {
+    set_paused(state, bearer, id, true).await
+}
+
+async fn resume(State(state): State<AppState>, bearer: Bearer, Path(id): Path<String>) -> Result<Response, ApiError> {
+    set_paused(state, bearer, id, false).await
+}
+
+async fn set_paused(state: AppState, bearer: Bearer, id: String, paused: bool) -> Result<Response, ApiError> {
+    bearer.require(Scope::Write)?;
+    find(&state, &id)?;
+    let monitor = state.runtime.set_paused(&id, paused).await.ok_or_else(|| {
+        ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "upbeat is shutting down; try again")
+    })?;
+    Ok(Json(MonitorJson::new(monitor, &state.config.page.base_url, (state.now)())).into_response())
 }

@@ -29,9 +29,12 @@ pub use cache::PublicCache;
 pub use error::ApiError;
 
 /// What the web layer needs from the running engine, without depending on it.
+#[async_trait::async_trait]
 pub trait Runtime: Send + Sync + 'static {
     /// Every configured monitor as it is right now, in configuration order.
     fn monitors(&self) -> Vec<MonitorView>;
+    /// Pauses or resumes a monitor and answers once that is stored; `None` for an unknown id.
+    async fn set_paused(&self, id: &str, paused: bool) -> Option<MonitorView>;
     /// Whether the scheduler is alive and keeping up.
     fn health(&self) -> Health;
     /// Appends the Prometheus text exposition of upbeat's metrics.

@@ -1,1 +1,11 @@
+//! The upbeat binary's library: the running system (engine, scheduler, writer), its wiring, and
+//! the command line. `main.rs` only parses arguments and calls in here, so tests start the very
+//! same [`app::Application`] on port 0.
 
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod engine;
+pub mod scheduler;
+pub mod telemetry;
+pub mod writer;

@@ -1,0 +1,161 @@
+//! Wiring: [`Application::build`] opens the store, restores every monitor, binds the listener and
+//! starts the writer, the scheduler, the renderer and the roll-up; [`Application::run_until`]
+//! serves until a shutdown signal and then stops them in the order that loses nothing.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use upbeat_checks::Prober;
+use upbeat_core::Config;
+use upbeat_store::{MonitorRecord, Store};
+use upbeat_web::{AppState, PublicCache};
+
+use crate::clock::Clock;
+use crate::engine::Engine;
+use crate::scheduler::Scheduler;
+use crate::telemetry::Telemetry;
+use crate::writer;
+
+/// How often samples past the retention are rolled up.
+const ROLL_UP_EVERY: Duration = Duration::from_secs(600);
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    router: axum::Router,
+    stop: watch::Sender<bool>,
+    scheduler: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
+    engine: Arc<Engine>,
+}
+
+impl Application {
+    pub async fn build(config: Config, db_url: &str, listen: SocketAddr, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let config = Arc::new(config);
+        let store = upbeat_store::open(db_url).await.with_context(|| format!("cannot open the database {db_url}"))?;
+        let records: Vec<MonitorRecord> = config
+            .monitors
+            .iter()
+            .map(|m| MonitorRecord {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                kind: m.kind.name().to_owned(),
+                target: m.kind.target(),
+                component: m.component.clone(),
+                public: m.public,
+            })
+            .collect();
+        store.sync_monitors(&records, clock.now()).await.context("cannot record the configured monitors")?;
+        let stored = store.load_monitors().await.context("cannot load the monitors' state")?;
+
+        let telemetry = Arc::new(Telemetry::default());
+        let (record_tx, record_rx) = mpsc::channel(writer::QUEUE_CAPACITY);
+        let (engine, reconcile) =
+            Engine::new(&config.monitors, stored, record_tx.clone(), Arc::clone(&telemetry), Arc::clone(&clock));
+        let engine = Arc::new(engine);
+        for record in reconcile {
+            record_tx.send(record).await.context("the writer is not running")?;
+        }
+
+        let (stop, stop_rx) = watch::channel(false);
+        let (changes_tx, changes_rx) = watch::channel(0u64);
+        let writer = tokio::spawn(writer::run(
+            record_rx,
+            Arc::clone(&store),
+            Arc::clone(&telemetry),
+            changes_tx,
+            stop_rx.clone(),
+        ));
+
+        let now_clock = Arc::clone(&clock);
+        let state = AppState {
+            config: Arc::clone(&config),
+            store: Arc::clone(&store),
+            runtime: engine.clone(),
+            cache: Arc::new(PublicCache::default()),
+            now: Arc::new(move || now_clock.now()),
+        };
+        upbeat_web::cache::rebuild(&state).await.context("cannot render the status page")?;
+        // The scheduler's heartbeat starts now, so /health is honest from the first request.
+        telemetry.scheduler_turn(clock.now().timestamp_millis(), Duration::ZERO);
+
+        let scheduler = Scheduler::new(Arc::clone(&engine), Prober::new(), config.scheduler.concurrency);
+        let scheduler = tokio::spawn(scheduler.run(stop_rx.clone()));
+        let background = vec![
+            tokio::spawn(upbeat_web::cache::run_renderer(state.clone(), changes_rx)),
+            tokio::spawn(roll_up(Arc::clone(&store), config.storage.retention, clock, stop_rx)),
+        ];
+
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        Ok(Application {
+            listener,
+            addr,
+            router: upbeat_web::router(state),
+            stop,
+            scheduler,
+            writer,
+            background,
+            engine,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Serves until `shutdown` completes; then stops probing, writes what is in flight and
+    /// returns.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (served_tx, served_rx) = tokio::sync::oneshot::channel::<()>();
+        let stop = self.stop.clone();
+        let server = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new checks; writing what is in flight");
+            let _ = stop.send(true);
+            let _ = served_rx.await;
+        });
+        let server = tokio::spawn(async move { server.await });
+        // Wait for the stop signal, then for the checks in flight and the writer's last commit.
+        let mut stop_rx = self.stop.subscribe();
+        let _ = stop_rx.wait_for(|stopped| *stopped).await;
+        self.scheduler.await.context("the scheduler panicked")?;
+        self.writer.await.context("the writer panicked")?;
+        for task in self.background {
+            task.abort();
+        }
+        let _ = served_tx.send(());
+        server.await.context("the web server panicked")?.context("the web server failed")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn roll_up(store: Arc<dyn Store>, retention: Duration, clock: Arc<dyn Clock>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let before = clock.now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
+        match store.roll_up(before).await {
+            Ok(done) if done.hours > 0 => {
+                tracing::info!(hours = done.hours, samples = done.samples_deleted, "rolled up old samples")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not roll up old samples"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(ROLL_UP_EVERY) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

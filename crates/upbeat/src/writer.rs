@@ -1,0 +1,82 @@
+//! The writer: one task that commits everything the engine produces, many records per
+//! transaction (group commit).
+//!
+//! Records arrive on a bounded channel. The writer takes whatever is waiting, up to
+//! [`MAX_BATCH`], and commits it at once, so under load the batches grow and the number of
+//! transactions stays flat. When the store fails, the batch is retried with backoff and the
+//! channel fills, which makes probes wait and `/health` report it, rather than losing samples.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use upbeat_store::{Batch, Store};
+
+use crate::engine::Record;
+use crate::telemetry::Telemetry;
+
+pub const MAX_BATCH: usize = 5_000;
+pub const QUEUE_CAPACITY: usize = 100_000;
+
+/// Commits records until `stop` turns true, then drains the queue and returns.
+///
+/// `changes` is bumped after each commit that changed what the public sees.
+pub async fn run(
+    mut records: mpsc::Receiver<Record>,
+    store: Arc<dyn Store>,
+    telemetry: Arc<Telemetry>,
+    changes: watch::Sender<u64>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut buffer = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let received = tokio::select! {
+            n = records.recv_many(&mut buffer, MAX_BATCH) => n,
+            _ = stop.changed(), if !*stop.borrow() => {
+                // No new records are accepted; what is queued is still written below.
+                records.close();
+                continue;
+            }
+        };
+        if received == 0 {
+            return;
+        }
+        let mut batch = Batch::default();
+        let mut acks = Vec::new();
+        for record in buffer.drain(..) {
+            batch.samples.extend(record.sample);
+            if let Some((id, state)) = record.state {
+                // Only the newest state of each monitor needs writing.
+                batch.states.retain(|(m, _)| *m != id);
+                batch.states.push((id, state));
+            }
+            batch.transitions.extend(record.transition);
+            acks.extend(record.committed);
+        }
+        commit(&*store, &telemetry, &batch).await;
+        if !batch.states.is_empty() || !batch.transitions.is_empty() {
+            changes.send_modify(|generation| *generation += 1);
+        }
+        for ack in acks {
+            let _ = ack.send(());
+        }
+    }
+}
+
+async fn commit(store: &dyn Store, telemetry: &Telemetry, batch: &Batch) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match store.write_batch(batch).await {
+            Ok(()) => {
+                telemetry.batch_size.observe(batch.len() as f64);
+                return;
+            }
+            Err(e) => {
+                telemetry.write_error();
+                tracing::error!(error = %e, records = batch.len(), retry_in = ?backoff, "could not commit; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
