@@ -36,23 +36,14 @@ const BODY_CAP: usize = 1024 * 1024;
 
 const USER_AGENT: &str = concat!("upbeat/", env!("CARGO_PKG_VERSION"));
 
-pub(crate) async fn probe(
-    spec: &HttpSpec,
-    tls: &Arc<ClientConfig>,
-    timeout: Duration,
-) -> ProbeOutcome {
+pub(crate) async fn probe(spec: &HttpSpec, tls: &Arc<ClientConfig>, timeout: Duration) -> ProbeOutcome {
     let deadline = Deadline::start(timeout);
     let mut phases = Phases::default();
     let (http_status, error) = match check(spec, tls, &deadline, &mut phases).await {
         Ok(status) => (Some(status), None),
         Err(failure) => (failure.status, Some(failure.error)),
     };
-    ProbeOutcome {
-        latency: deadline.elapsed(),
-        phases,
-        http_status,
-        error,
-    }
+    ProbeOutcome { latency: deadline.elapsed(), phases, http_status, error }
 }
 
 /// A failed check, with the status of the final response when one arrived: "HTTP 500" and
@@ -64,18 +55,12 @@ struct Failure {
 
 impl From<ProbeError> for Failure {
     fn from(error: ProbeError) -> Failure {
-        Failure {
-            status: None,
-            error,
-        }
+        Failure { status: None, error }
     }
 }
 
 fn failure(status: StatusCode, kind: ErrorKind, message: impl Into<String>) -> Failure {
-    Failure {
-        status: Some(status.as_u16()),
-        error: ProbeError::new(kind, message),
-    }
+    Failure { status: Some(status.as_u16()), error: ProbeError::new(kind, message) }
 }
 
 async fn check(
@@ -102,11 +87,7 @@ async fn check(
         };
         if let Some(location) = redirect {
             if redirects == MAX_REDIRECTS {
-                return Err(failure(
-                    status,
-                    ErrorKind::Protocol,
-                    format!("more than {MAX_REDIRECTS} redirects"),
-                ));
+                return Err(failure(status, ErrorKind::Protocol, format!("more than {MAX_REDIRECTS} redirects")));
             }
             let next = resolve_location(&target.uri, location).ok_or_else(|| {
                 failure(
@@ -115,10 +96,7 @@ async fn check(
                     format!("HTTP {} redirects to an invalid location", status.as_u16()),
                 )
             })?;
-            target = Target::parse(&next).map_err(|error| Failure {
-                status: Some(status.as_u16()),
-                error,
-            })?;
+            target = Target::parse(&next).map_err(|error| Failure { status: Some(status.as_u16()), error })?;
             method = redirect_method(status, method);
             redirects += 1;
             tracing::trace!(to = %target.uri, "following redirect");
@@ -127,22 +105,12 @@ async fn check(
 
         let code = status.as_u16();
         if !spec.expected_status.contains(code) {
-            return Err(failure(
-                status,
-                ErrorKind::Status,
-                format!("HTTP {code}, expected {}", spec.expected_status),
-            ));
+            return Err(failure(status, ErrorKind::Status, format!("HTTP {code}, expected {}", spec.expected_status)));
         }
         if !spec.body_contains.is_empty() || !spec.body_not_contains.is_empty() {
             let (body, truncated) =
-                read_body(response, deadline)
-                    .await
-                    .map_err(|error| Failure {
-                        status: Some(code),
-                        error,
-                    })?;
-            check_body(spec, &body, truncated)
-                .map_err(|message| failure(status, ErrorKind::Body, message))?;
+                read_body(response, deadline).await.map_err(|error| Failure { status: Some(code), error })?;
+            check_body(spec, &body, truncated).map_err(|message| failure(status, ErrorKind::Body, message))?;
         }
         return Ok(code);
     }
@@ -168,31 +136,20 @@ impl Target {
             Some(s) if s.eq_ignore_ascii_case("http") => false,
             Some(s) if s.eq_ignore_ascii_case("https") => true,
             Some(other) => {
-                return Err(ProbeError::new(
-                    ErrorKind::Protocol,
-                    format!("unsupported URL scheme {other:?}"),
-                ));
+                return Err(ProbeError::new(ErrorKind::Protocol, format!("unsupported URL scheme {other:?}")));
             }
             None => {
-                return Err(ProbeError::new(
-                    ErrorKind::Protocol,
-                    format!("{uri} is not an absolute URL"),
-                ));
+                return Err(ProbeError::new(ErrorKind::Protocol, format!("{uri} is not an absolute URL")));
             }
         };
         let (host, authority) = match (uri.host(), uri.authority()) {
             (Some(host), Some(authority)) if !host.is_empty() => {
                 let authority = authority.as_str();
-                let authority = authority
-                    .rsplit_once('@')
-                    .map_or(authority, |(_, host_port)| host_port);
+                let authority = authority.rsplit_once('@').map_or(authority, |(_, host_port)| host_port);
                 (host.to_owned(), authority.to_owned())
             }
             _ => {
-                return Err(ProbeError::new(
-                    ErrorKind::Protocol,
-                    format!("{uri} has no host"),
-                ));
+                return Err(ProbeError::new(ErrorKind::Protocol, format!("{uri} has no host")));
             }
         };
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
@@ -203,30 +160,17 @@ impl Target {
             Uri::try_from(format!("/{path_and_query}"))
         }
         .map_err(|_| ProbeError::new(ErrorKind::Protocol, format!("{uri} has an invalid path")))?;
-        Ok(Target {
-            uri: uri.clone(),
-            https,
-            host,
-            port,
-            authority,
-            path,
-        })
+        Ok(Target { uri: uri.clone(), https, host, port, authority, path })
     }
 
     fn same_origin(&self, other: &Target) -> bool {
-        self.https == other.https
-            && self.port == other.port
-            && self.host.eq_ignore_ascii_case(&other.host)
+        self.https == other.https && self.port == other.port && self.host.eq_ignore_ascii_case(&other.host)
     }
 }
 
 /// Headers that carry credentials: sent to the configured origin only, never to wherever a
 /// redirect points, as browsers and HTTP clients do.
-const CREDENTIAL_HEADERS: [HeaderName; 3] = [
-    header::AUTHORIZATION,
-    header::COOKIE,
-    header::PROXY_AUTHORIZATION,
-];
+const CREDENTIAL_HEADERS: [HeaderName; 3] = [header::AUTHORIZATION, header::COOKIE, header::PROXY_AUTHORIZATION];
 
 fn build_request(
     target: &Target,
@@ -235,10 +179,7 @@ fn build_request(
     same_origin: bool,
 ) -> Result<Request<Empty<Bytes>>, ProbeError> {
     let host = HeaderValue::from_str(&target.authority).map_err(|_| {
-        ProbeError::new(
-            ErrorKind::Protocol,
-            format!("{} is not a valid Host header", target.authority),
-        )
+        ProbeError::new(ErrorKind::Protocol, format!("{} is not a valid Host header", target.authority))
     })?;
     let mut headers = HeaderMap::new();
     headers.insert(header::HOST, host);
@@ -304,28 +245,15 @@ async fn tls_handshake(
     phases: &mut Phases,
 ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, ProbeError> {
     let host = net::bare_host(&target.host);
-    let name = ServerName::try_from(host.to_owned()).map_err(|_| {
-        ProbeError::new(
-            ErrorKind::Tls,
-            format!("{host} is not a valid TLS server name"),
-        )
-    })?;
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|_| ProbeError::new(ErrorKind::Tls, format!("{host} is not a valid TLS server name")))?;
     let started = Instant::now();
-    let handshake = deadline
-        .run(
-            "during the TLS handshake",
-            TlsConnector::from(Arc::clone(tls)).connect(name, tcp),
-        )
-        .await;
+    let handshake =
+        deadline.run("during the TLS handshake", TlsConnector::from(Arc::clone(tls)).connect(name, tcp)).await;
     add_phase(&mut phases.tls, started.elapsed());
     // Whatever went wrong during the handshake (a certificate, a protocol mismatch, a peer that
     // is not TLS at all, or one that hung up on our hello) the fix is on the TLS side.
-    handshake?.map_err(|err| {
-        ProbeError::new(
-            ErrorKind::Tls,
-            format!("TLS handshake failed: {}", describe_io(&err)),
-        )
-    })
+    handshake?.map_err(|err| ProbeError::new(ErrorKind::Tls, format!("TLS handshake failed: {}", describe_io(&err))))
 }
 
 async fn send<S>(
@@ -338,10 +266,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (mut sender, connection) = deadline
-        .run(
-            "while starting the HTTP exchange",
-            http1::handshake(TokioIo::new(io)),
-        )
+        .run("while starting the HTTP exchange", http1::handshake(TokioIo::new(io)))
         .await?
         .map_err(|err| classify_hyper(&err))?;
     let connection = Connection(tokio::spawn(async move {
@@ -355,10 +280,7 @@ where
     // body that is one small write, and it is what the server's slowness shows up in.
     let sent = Instant::now();
     let response = deadline
-        .run(
-            "while waiting for the response headers",
-            sender.send_request(request),
-        )
+        .run("while waiting for the response headers", sender.send_request(request))
         .await?
         .map_err(|err| classify_hyper(&err))?;
     add_phase(&mut phases.first_byte, sent.elapsed());
@@ -366,10 +288,7 @@ where
 }
 
 /// Reads at most [`BODY_CAP`] bytes; the flag says whether there was more.
-async fn read_body(
-    response: Response<Incoming>,
-    deadline: &Deadline,
-) -> Result<(Vec<u8>, bool), ProbeError> {
+async fn read_body(response: Response<Incoming>, deadline: &Deadline) -> Result<(Vec<u8>, bool), ProbeError> {
     let mut body = response.into_body();
     let mut bytes = Vec::new();
     let read = async {
@@ -393,25 +312,11 @@ async fn read_body(
 fn check_body(spec: &HttpSpec, body: &[u8], truncated: bool) -> Result<(), String> {
     // Lossy: a marker is text, and one invalid byte elsewhere must not hide it.
     let text = String::from_utf8_lossy(body);
-    let scope = if truncated {
-        " (in its first 1 MiB)"
-    } else {
-        ""
-    };
-    if let Some(missing) = spec
-        .body_contains
-        .iter()
-        .find(|needle| !text.contains(needle.as_str()))
-    {
-        return Err(one_line(&format!(
-            "body does not contain {missing:?}{scope}"
-        )));
+    let scope = if truncated { " (in its first 1 MiB)" } else { "" };
+    if let Some(missing) = spec.body_contains.iter().find(|needle| !text.contains(needle.as_str())) {
+        return Err(one_line(&format!("body does not contain {missing:?}{scope}")));
     }
-    if let Some(present) = spec
-        .body_not_contains
-        .iter()
-        .find(|needle| text.contains(needle.as_str()))
-    {
+    if let Some(present) = spec.body_not_contains.iter().find(|needle| text.contains(needle.as_str())) {
         return Err(one_line(&format!("body contains {present:?}")));
     }
     Ok(())
@@ -423,14 +328,8 @@ fn classify_hyper(err: &hyper::Error) -> ProbeError {
     let mut source = err.source();
     while let Some(cause) = source {
         if let Some(io_err) = cause.downcast_ref::<io::Error>() {
-            let is_tls = io_err
-                .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>());
-            let kind = if is_tls {
-                ErrorKind::Tls
-            } else {
-                net::classify_io(io_err, ErrorKind::Reset)
-            };
+            let is_tls = io_err.get_ref().is_some_and(|inner| inner.is::<rustls::Error>());
+            let kind = if is_tls { ErrorKind::Tls } else { net::classify_io(io_err, ErrorKind::Reset) };
             let message = match kind {
                 ErrorKind::Reset => "connection reset before the response was complete".to_owned(),
                 _ => describe_io(io_err),
@@ -440,15 +339,9 @@ fn classify_hyper(err: &hyper::Error) -> ProbeError {
         source = cause.source();
     }
     if err.is_parse() {
-        ProbeError::new(
-            ErrorKind::Protocol,
-            format!("not a valid HTTP response: {err}"),
-        )
+        ProbeError::new(ErrorKind::Protocol, format!("not a valid HTTP response: {err}"))
     } else if err.is_incomplete_message() || err.is_closed() || err.is_canceled() {
-        ProbeError::new(
-            ErrorKind::Reset,
-            "connection closed before the response was complete",
-        )
+        ProbeError::new(ErrorKind::Reset, "connection closed before the response was complete")
     } else {
         ProbeError::new(ErrorKind::Protocol, one_line(&err.to_string()))
     }
@@ -488,12 +381,7 @@ fn resolve_location(base: &Uri, location: &HeaderValue) -> Option<Uri> {
         Some(query) => format!("{path}?{query}"),
         None => path,
     };
-    Uri::builder()
-        .scheme(scheme)
-        .authority(base.authority()?.as_str())
-        .path_and_query(path_and_query)
-        .build()
-        .ok()
+    Uri::builder().scheme(scheme).authority(base.authority()?.as_str()).path_and_query(path_and_query).build().ok()
 }
 
 fn remove_dot_segments(path: &str) -> String {
@@ -536,8 +424,7 @@ mod tests {
 
     fn resolve(base: &str, location: &str) -> Option<String> {
         let base = Uri::try_from(base).expect("base URL");
-        resolve_location(&base, &HeaderValue::from_str(location).expect("header"))
-            .map(|uri| uri.to_string())
+        resolve_location(&base, &HeaderValue::from_str(location).expect("header")).map(|uri| uri.to_string())
     }
 
     #[test]
@@ -556,31 +443,15 @@ mod tests {
             ("", "http://a.example:8080/b/c/d?q"),
         ];
         for (location, expected) in cases {
-            assert_eq!(
-                resolve(base, location).as_deref(),
-                Some(expected),
-                "{location}"
-            );
+            assert_eq!(resolve(base, location).as_deref(), Some(expected), "{location}");
         }
     }
 
     #[test]
     fn post_becomes_get_where_browsers_do() {
-        assert_eq!(
-            redirect_method(StatusCode::FOUND, Method::POST),
-            Method::GET
-        );
-        assert_eq!(
-            redirect_method(StatusCode::TEMPORARY_REDIRECT, Method::POST),
-            Method::POST
-        );
-        assert_eq!(
-            redirect_method(StatusCode::SEE_OTHER, Method::HEAD),
-            Method::HEAD
-        );
-        assert_eq!(
-            redirect_method(StatusCode::SEE_OTHER, Method::PUT),
-            Method::GET
-        );
+        assert_eq!(redirect_method(StatusCode::FOUND, Method::POST), Method::GET);
+        assert_eq!(redirect_method(StatusCode::TEMPORARY_REDIRECT, Method::POST), Method::POST);
+        assert_eq!(redirect_method(StatusCode::SEE_OTHER, Method::HEAD), Method::HEAD);
+        assert_eq!(redirect_method(StatusCode::SEE_OTHER, Method::PUT), Method::GET);
     }
 }

@@ -31,9 +31,7 @@ pub struct Prober {
 impl Prober {
     /// A prober that trusts the Mozilla roots shipped with `webpki-roots` and speaks HTTP/1.1.
     pub fn new() -> Prober {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
+        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         // The provider is passed explicitly so that no process-wide default has to be installed,
         // and so that this crate works whatever other crates in the binary choose.
         let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -29,14 +29,8 @@ impl Deadline {
         let started = Instant::now();
         // `Instant + Duration` panics on overflow, and a probe must never panic, whatever the
         // configured timeout; a year is "no deadline" for any practical purpose.
-        let at = started
-            .checked_add(budget)
-            .unwrap_or_else(|| started + Duration::from_secs(365 * 24 * 3600));
-        Deadline {
-            started,
-            at,
-            budget,
-        }
+        let at = started.checked_add(budget).unwrap_or_else(|| started + Duration::from_secs(365 * 24 * 3600));
+        Deadline { started, at, budget }
     }
 
     /// Time since the probe started: the latency reported whatever the outcome.
@@ -46,17 +40,10 @@ impl Deadline {
 
     /// Runs `fut` until the deadline. `phase` completes "timed out after 500ms ...", so the
     /// message tells where the time ran out (e.g. "while connecting to 10.0.0.1:443").
-    pub(crate) async fn run<T>(
-        &self,
-        phase: &str,
-        fut: impl Future<Output = T>,
-    ) -> Result<T, ProbeError> {
-        tokio::time::timeout_at(self.at, fut).await.map_err(|_| {
-            ProbeError::new(
-                ErrorKind::Timeout,
-                format!("timed out after {:?} {phase}", self.budget),
-            )
-        })
+    pub(crate) async fn run<T>(&self, phase: &str, fut: impl Future<Output = T>) -> Result<T, ProbeError> {
+        tokio::time::timeout_at(self.at, fut)
+            .await
+            .map_err(|_| ProbeError::new(ErrorKind::Timeout, format!("timed out after {:?} {phase}", self.budget)))
     }
 }
 
@@ -68,9 +55,7 @@ pub(crate) fn add_phase(slot: &mut Option<Duration>, spent: Duration) {
 
 /// The host as the resolver and TLS want it: URLs write IPv6 literals in brackets.
 pub(crate) fn bare_host(host: &str) -> &str {
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
 }
 
 /// Resolves `host`, recording the DNS phase. IP literals skip the resolver entirely, and the
@@ -86,21 +71,13 @@ pub(crate) async fn resolve(
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
     let started = Instant::now();
-    let looked_up = deadline
-        .run(
-            &format!("while resolving {host}"),
-            tokio::net::lookup_host((host, port)),
-        )
-        .await?;
+    let looked_up = deadline.run(&format!("while resolving {host}"), tokio::net::lookup_host((host, port))).await?;
     add_phase(&mut phases.dns, started.elapsed());
     match looked_up {
         Ok(addrs) => {
             let addrs: Vec<SocketAddr> = addrs.collect();
             if addrs.is_empty() {
-                Err(ProbeError::new(
-                    ErrorKind::Dns,
-                    format!("{host} has no addresses"),
-                ))
+                Err(ProbeError::new(ErrorKind::Dns, format!("{host} has no addresses")))
             } else {
                 Ok(addrs)
             }
@@ -109,13 +86,8 @@ pub(crate) async fn resolve(
             // The standard library prefixes every resolver error with the same words; what
             // follows ("Name or service not known") is the part a person can act on.
             let text = describe_io(&err);
-            let reason = text
-                .strip_prefix("failed to lookup address information: ")
-                .unwrap_or(&text);
-            Err(ProbeError::new(
-                ErrorKind::Dns,
-                format!("could not resolve {host}: {reason}"),
-            ))
+            let reason = text.strip_prefix("failed to lookup address information: ").unwrap_or(&text);
+            Err(ProbeError::new(ErrorKind::Dns, format!("could not resolve {host}: {reason}")))
         }
     }
 }
@@ -131,12 +103,7 @@ pub(crate) async fn connect(
     let started = Instant::now();
     let mut last_failure = None;
     for &addr in addrs {
-        let attempt = deadline
-            .run(
-                &format!("while connecting to {addr}"),
-                TcpStream::connect(addr),
-            )
-            .await;
+        let attempt = deadline.run(&format!("while connecting to {addr}"), TcpStream::connect(addr)).await;
         let attempt = match attempt {
             Ok(attempt) => attempt,
             Err(timeout) => {

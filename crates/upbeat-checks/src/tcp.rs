@@ -16,12 +16,7 @@ pub(crate) async fn probe(spec: &TcpSpec, timeout: Duration) -> ProbeOutcome {
     let deadline = Deadline::start(timeout);
     let mut phases = Phases::default();
     let error = check(spec, &deadline, &mut phases).await.err();
-    ProbeOutcome {
-        latency: deadline.elapsed(),
-        phases,
-        http_status: None,
-        error,
-    }
+    ProbeOutcome { latency: deadline.elapsed(), phases, http_status: None, error }
 }
 
 async fn check(spec: &TcpSpec, deadline: &Deadline, phases: &mut Phases) -> Result<(), ProbeError> {

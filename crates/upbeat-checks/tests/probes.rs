@@ -107,10 +107,7 @@ async fn probe_http(spec: HttpSpec, timeout: Duration) -> ProbeOutcome {
 }
 
 async fn probe_tcp(host: &str, port: u16) -> ProbeOutcome {
-    let spec = TcpSpec {
-        host: host.to_owned(),
-        port,
-    };
+    let spec = TcpSpec { host: host.to_owned(), port };
     Prober::new().probe(&MonitorKind::Tcp(spec), TIMEOUT).await
 }
 
@@ -164,23 +161,14 @@ async fn the_request_carries_method_host_agent_and_configured_headers() {
     let mut spec = spec(&format!("http://{addr}/health?full=1"));
     spec.method = Method::HEAD;
     spec.headers = vec![
-        (
-            HeaderName::from_static("x-probe"),
-            HeaderValue::from_static("a"),
-        ),
-        (
-            HeaderName::from_static("x-probe"),
-            HeaderValue::from_static("b"),
-        ),
+        (HeaderName::from_static("x-probe"), HeaderValue::from_static("a")),
+        (HeaderName::from_static("x-probe"), HeaderValue::from_static("b")),
     ];
     let outcome = probe_http(spec, TIMEOUT).await;
     assert!(outcome.is_up(), "{outcome:?}");
 
     let head = received.recv().await.expect("request head").to_lowercase();
-    assert!(
-        head.starts_with("head /health?full=1 http/1.1\r\n"),
-        "{head}"
-    );
+    assert!(head.starts_with("head /health?full=1 http/1.1\r\n"), "{head}");
     assert!(head.contains(&format!("\r\nhost: {addr}\r\n")), "{head}");
     let agent = format!("\r\nuser-agent: upbeat/{}\r\n", env!("CARGO_PKG_VERSION"));
     assert!(head.contains(&agent), "{head}");
@@ -247,10 +235,7 @@ async fn only_the_first_mebibyte_of_the_body_is_searched() {
     spec.body_contains = vec!["ok".to_owned()];
     let outcome = probe_http(spec, TIMEOUT).await;
     assert_eq!(error_kind(&outcome), Some(ErrorKind::Body));
-    assert_eq!(
-        message(&outcome),
-        "body does not contain \"ok\" (in its first 1 MiB)"
-    );
+    assert_eq!(message(&outcome), "body does not contain \"ok\" (in its first 1 MiB)");
 }
 
 #[tokio::test]
@@ -267,15 +252,8 @@ async fn a_silent_server_times_out_waiting_for_headers() {
     });
     let timeout = Duration::from_millis(300);
     let outcome = probe_http(spec(&format!("http://{addr}/")), timeout).await;
-    assert_eq!(
-        error_kind(&outcome),
-        Some(ErrorKind::Timeout),
-        "{outcome:?}"
-    );
-    assert_eq!(
-        message(&outcome),
-        "timed out after 300ms while waiting for the response headers"
-    );
+    assert_eq!(error_kind(&outcome), Some(ErrorKind::Timeout), "{outcome:?}");
+    assert_eq!(message(&outcome), "timed out after 300ms while waiting for the response headers");
     assert!(outcome.latency >= timeout);
     assert!(outcome.phases.connect.is_some());
     assert_eq!(outcome.http_status, None);
@@ -298,15 +276,8 @@ async fn a_stalled_body_times_out_while_reading_it() {
     let mut spec = spec(&format!("http://{addr}/"));
     spec.body_contains = vec!["ok".to_owned()];
     let outcome = probe_http(spec, Duration::from_millis(300)).await;
-    assert_eq!(
-        error_kind(&outcome),
-        Some(ErrorKind::Timeout),
-        "{outcome:?}"
-    );
-    assert_eq!(
-        message(&outcome),
-        "timed out after 300ms while reading the body"
-    );
+    assert_eq!(error_kind(&outcome), Some(ErrorKind::Timeout), "{outcome:?}");
+    assert_eq!(message(&outcome), "timed out after 300ms while reading the body");
     assert_eq!(outcome.http_status, Some(200));
 }
 
@@ -314,11 +285,7 @@ async fn a_stalled_body_times_out_while_reading_it() {
 async fn a_closed_port_is_refused() {
     let addr = closed_port().await;
     let outcome = probe_http(spec(&format!("http://{addr}/")), TIMEOUT).await;
-    assert_eq!(
-        error_kind(&outcome),
-        Some(ErrorKind::Refused),
-        "{outcome:?}"
-    );
+    assert_eq!(error_kind(&outcome), Some(ErrorKind::Refused), "{outcome:?}");
     assert_eq!(message(&outcome), format!("connection refused by {addr}"));
     assert_eq!(outcome.http_status, None);
 }
@@ -340,11 +307,7 @@ async fn a_server_that_hangs_up_without_answering_is_a_reset() {
 async fn redirecting_server() -> SocketAddr {
     let (listener, addr) = bind().await;
     serve(listener, move |head| match path(head) {
-        "/start" => response(
-            "302 Found",
-            &[("Location", &format!("http://{addr}/middle/"))],
-            "",
-        ),
+        "/start" => response("302 Found", &[("Location", &format!("http://{addr}/middle/"))], ""),
         "/middle/" => response("301 Moved Permanently", &[("Location", "../final")], ""),
         "/final" => response("200 OK", &[], "arrived"),
         _ => response("404 Not Found", &[], ""),
@@ -383,11 +346,7 @@ async fn a_redirect_loop_stops_after_ten_hops() {
     })
     .await;
     let outcome = probe_http(spec(&format!("http://{addr}/")), TIMEOUT).await;
-    assert_eq!(
-        error_kind(&outcome),
-        Some(ErrorKind::Protocol),
-        "{outcome:?}"
-    );
+    assert_eq!(error_kind(&outcome), Some(ErrorKind::Protocol), "{outcome:?}");
     assert_eq!(message(&outcome), "more than 10 redirects");
     assert_eq!(outcome.http_status, Some(302));
     assert_eq!(requests.load(Ordering::SeqCst), 11);
@@ -401,24 +360,11 @@ async fn credentials_are_not_sent_to_another_origin() {
         response("200 OK", &[], "")
     })
     .await;
-    let first = http_server(move |_| {
-        response(
-            "302 Found",
-            &[("Location", &format!("http://{other}/"))],
-            "",
-        )
-    })
-    .await;
+    let first = http_server(move |_| response("302 Found", &[("Location", &format!("http://{other}/"))], "")).await;
     let mut spec = spec(&format!("http://{first}/"));
     spec.headers = vec![
-        (
-            http::header::AUTHORIZATION,
-            HeaderValue::from_static("Bearer secret"),
-        ),
-        (
-            HeaderName::from_static("x-probe"),
-            HeaderValue::from_static("yes"),
-        ),
+        (http::header::AUTHORIZATION, HeaderValue::from_static("Bearer secret")),
+        (HeaderName::from_static("x-probe"), HeaderValue::from_static("yes")),
     ];
     let outcome = probe_http(spec, TIMEOUT).await;
     assert!(outcome.is_up(), "{outcome:?}");
@@ -437,9 +383,7 @@ async fn https_to_a_plain_server_is_a_tls_error() {
             tokio::spawn(async move {
                 let mut hello = [0u8; 1024];
                 let _ = stream.read(&mut hello).await;
-                let _ = stream
-                    .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-                    .await;
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
                 close_gracefully(stream).await;
             });
         }
@@ -455,11 +399,7 @@ async fn https_to_a_plain_server_is_a_tls_error() {
 async fn a_non_http_answer_is_a_protocol_error() {
     let addr = http_server(|_| b"SSH-2.0-OpenSSH_9.6\r\n".to_vec()).await;
     let outcome = probe_http(spec(&format!("http://{addr}/")), TIMEOUT).await;
-    assert_eq!(
-        error_kind(&outcome),
-        Some(ErrorKind::Protocol),
-        "{outcome:?}"
-    );
+    assert_eq!(error_kind(&outcome), Some(ErrorKind::Protocol), "{outcome:?}");
     assert_eq!(outcome.http_status, None);
 }
 
@@ -469,10 +409,7 @@ async fn an_unresolvable_name_is_a_dns_error() {
     // answers that at once, without the network.
     let outcome = probe_http(spec("http://nonexistent.invalid/"), TIMEOUT).await;
     assert_eq!(error_kind(&outcome), Some(ErrorKind::Dns), "{outcome:?}");
-    assert!(
-        message(&outcome).starts_with("could not resolve nonexistent.invalid"),
-        "{outcome:?}"
-    );
+    assert!(message(&outcome).starts_with("could not resolve nonexistent.invalid"), "{outcome:?}");
     assert!(outcome.phases.dns.is_some());
     assert_eq!(outcome.phases.connect, None);
 }
@@ -502,10 +439,6 @@ async fn tcp_probe_resolves_names() {
 async fn tcp_probe_to_a_closed_port_is_refused() {
     let addr = closed_port().await;
     let outcome = probe_tcp("127.0.0.1", addr.port()).await;
-    assert_eq!(
-        error_kind(&outcome),
-        Some(ErrorKind::Refused),
-        "{outcome:?}"
-    );
+    assert_eq!(error_kind(&outcome), Some(ErrorKind::Refused), "{outcome:?}");
     assert_eq!(outcome.http_status, None);
 }

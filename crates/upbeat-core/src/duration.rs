@@ -15,9 +15,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         if digits == 0 {
             return Err(format!("`{text}` is not a duration; write it like \"500ms\", \"30s\" or \"5m\""));
         }
-        let number: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("`{text}` has a number too large"))?;
+        let number: u64 = rest[..digits].parse().map_err(|_| format!("`{text}` has a number too large"))?;
         rest = rest[digits..].trim_start();
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let unit = &rest[..unit_len];
@@ -31,9 +29,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "" => return Err(format!("`{text}` has no unit; add ms, s, m, h or d")),
             other => return Err(format!("`{other}` is not a duration unit; use ms, s, m, h or d")),
         };
-        let part = number
-            .checked_mul(millis_per_unit)
-            .ok_or_else(|| format!("`{text}` is too long"))?;
+        let part = number.checked_mul(millis_per_unit).ok_or_else(|| format!("`{text}` is too long"))?;
         total += Duration::from_millis(part);
     }
     Ok(total)

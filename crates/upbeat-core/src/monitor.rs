@@ -14,9 +14,7 @@ impl MonitorId {
     /// Accepts `[a-z0-9][a-z0-9_-]{0,63}`, the shape that is safe in URLs, metrics labels and SQL.
     pub fn parse(text: &str) -> Result<MonitorId, String> {
         let ok_first = text.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        let ok_rest = text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        let ok_rest = text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if text.len() <= 64 && ok_first && ok_rest {
             Ok(MonitorId(text.to_owned()))
         } else {
@@ -130,11 +128,8 @@ impl Default for StatusSet {
 
 impl fmt::Display for StatusSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") })
-            .collect();
+        let parts: Vec<String> =
+            self.0.iter().map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }).collect();
         f.write_str(&parts.join(", "))
     }
 }

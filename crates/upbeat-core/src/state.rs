@@ -32,9 +32,7 @@ impl Status {
     }
 
     pub fn parse(text: &str) -> Option<Status> {
-        [Status::Unknown, Status::Up, Status::Down, Status::Paused]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [Status::Unknown, Status::Up, Status::Down, Status::Paused].into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -331,7 +329,7 @@ mod tests {
         let mut b = restored;
         let next = sample(3, true);
         assert_eq!(a.observe(&id(), policy, &next), b.observe(&id(), policy, &next));
-        assert!(matches!(b.observe(&id(), policy, &sample(4, true)), None));
+        assert!(b.observe(&id(), policy, &sample(4, true)).is_none());
         assert_eq!(b.outage, None);
     }
 

@@ -57,9 +57,8 @@ impl SqliteStore {
         )
         .execute(&self.pool)
         .await?;
-        let applied: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-            .fetch_one(&self.pool)
-            .await?;
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetch_one(&self.pool).await?;
         let known = MIGRATIONS.last().map_or(0, |m| m.0);
         if applied > known {
             return Err(StoreError::NewerSchema { found: applied, known });
@@ -160,9 +159,8 @@ impl Store for SqliteStore {
     }
 
     async fn load_monitors(&self) -> Result<Vec<StoredMonitor>> {
-        let rows = sqlx::query("SELECT id, state FROM monitors WHERE active = 1 ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, state FROM monitors WHERE active = 1 ORDER BY id").fetch_all(&self.pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let id = monitor_id(row.try_get("id")?)?;

@@ -1,5 +1,7 @@
 //! One story, told to every store implementation: what a monitor's life leaves in the database.
 
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,7 +100,9 @@ async fn story(open: impl AsyncFn() -> Arc<dyn Store>) {
     let events = store.feed_events(250).await.unwrap();
     assert_eq!(events.len(), 2, "only the public monitor's outage is in the feed: {events:?}");
     assert!(matches!(&events[0], FeedEvent::OutageClosed { at, .. } if *at == t(50)));
-    assert!(matches!(&events[1], FeedEvent::OutageOpened { monitor_name, at, .. } if *at == t(10) && monitor_name == "web.example.com"));
+    assert!(
+        matches!(&events[1], FeedEvent::OutageOpened { monitor_name, at, .. } if *at == t(10) && monitor_name == "web.example.com")
+    );
 
     // Removing a monitor from the configuration keeps its history but stops loading it.
     store.sync_monitors(&[record("web", true)], t(70)).await.unwrap();

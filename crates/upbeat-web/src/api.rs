@@ -172,7 +172,11 @@ async fn set_paused(state: AppState, bearer: Bearer, id: String, paused: bool) -
     bearer.require(Scope::Write)?;
     find(&state, &id)?;
     let monitor = state.runtime.set_paused(&id, paused).await.ok_or_else(|| {
-        ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "upbeat is shutting down; try again")
+        ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "upbeat is shutting down; try again",
+        )
     })?;
     Ok(Json(MonitorJson::new(monitor, &state.config.page.base_url, (state.now)())).into_response())
 }

@@ -37,7 +37,11 @@ fn templates() -> &'static Environment<'static> {
 
 /// Escapes the five markup characters and nothing else: minijinja's HTML escaping also turns `/`
 /// into `&#x2f;`, which is valid but makes every URL in a feed unreadable.
-fn markup_formatter(out: &mut minijinja::Output, state: &mut minijinja::State, value: &minijinja::Value) -> Result<(), minijinja::Error> {
+fn markup_formatter(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
     if matches!(state.auto_escape(), minijinja::AutoEscape::None) || value.is_safe() {
         return minijinja::escape_formatter(out, state, value);
     }
@@ -60,13 +64,10 @@ fn markup_formatter(out: &mut minijinja::Output, state: &mut minijinja::State, v
 }
 
 fn render(name: &str, ctx: minijinja::Value) -> String {
-    templates()
-        .get_template(name)
-        .and_then(|t| t.render(ctx))
-        .unwrap_or_else(|e| {
-            tracing::error!(template = name, error = %e, "template failed to render");
-            String::new()
-        })
+    templates().get_template(name).and_then(|t| t.render(ctx)).unwrap_or_else(|e| {
+        tracing::error!(template = name, error = %e, "template failed to render");
+        String::new()
+    })
 }
 
 /// RFC 2822 as status pages write it: `Mon, 30 Jun 2025 12:12:51 +0000`.
@@ -156,16 +157,17 @@ pub fn json_feed(page: &Page, items: &[FeedItem]) -> String {
 
 /// How a set of monitors reads, for a component or the whole page.
 fn rollup(states: impl Iterator<Item = Status>) -> (&'static str, &'static str) {
-    let (mut up, mut down, mut unknown) = (0, 0, 0);
+    let (mut up, mut down, mut unknown, mut paused) = (0, 0, 0, 0);
     for s in states {
         match s {
             Status::Up => up += 1,
             Status::Down => down += 1,
             Status::Unknown => unknown += 1,
-            Status::Paused => {}
+            Status::Paused => paused += 1,
         }
     }
     match (up, down, unknown) {
+        (0, 0, 0) if paused > 0 => ("paused", "Paused"),
         (_, 0, 0) => ("operational", "Operational"),
         (0, 0, _) => ("unknown", "No data yet"),
         (_, 0, _) => ("operational", "Operational"),

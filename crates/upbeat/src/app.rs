@@ -36,7 +36,12 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config, db_url: &str, listen: SocketAddr, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build(
+        config: Config,
+        db_url: &str,
+        listen: SocketAddr,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let config = Arc::new(config);
         let store = upbeat_store::open(db_url).await.with_context(|| format!("cannot open the database {db_url}"))?;
         let records: Vec<MonitorRecord> = config

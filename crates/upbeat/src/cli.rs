@@ -116,7 +116,12 @@ pub async fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Config { command: ConfigCommand::Check { config } } => match load_config(&config.config) {
             Ok(c) => {
-                println!("{}: ok ({} components, {} monitors)", config.config.display(), c.components.len(), c.monitors.len());
+                println!(
+                    "{}: ok ({} components, {} monitors)",
+                    config.config.display(),
+                    c.components.len(),
+                    c.monitors.len()
+                );
                 Exit::Ok
             }
             Err(exit) => exit,

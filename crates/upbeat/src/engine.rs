@@ -185,12 +185,20 @@ impl Runtime for Engine {
         let slot = self.slots.iter().find(|s| s.monitor.id.as_str() == id)?;
         let state = {
             let mut live = slot.live();
-            if paused { live.state.pause() } else { live.state.resume() }
+            if paused {
+                live.state.pause()
+            } else {
+                live.state.resume()
+            }
             live.state.clone()
         };
         let (done, committed) = oneshot::channel();
-        let record =
-            Record { sample: None, state: Some((slot.monitor.id.clone(), state)), transition: None, committed: Some(done) };
+        let record = Record {
+            sample: None,
+            state: Some((slot.monitor.id.clone(), state)),
+            transition: None,
+            committed: Some(done),
+        };
         // Answer only once the change is durable.
         if self.writer.send(record).await.is_err() || committed.await.is_err() {
             return None;

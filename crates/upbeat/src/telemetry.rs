@@ -127,7 +127,10 @@ impl Telemetry {
             let n = self.checks_down[kind as usize].load(Relaxed);
             let _ = writeln!(out, "upbeat_checks_total{{result=\"down\",error=\"{}\"}} {n}", kind.as_str());
         }
-        let _ = writeln!(out, "# HELP upbeat_checks_skipped_total Checks not started because the previous one was still running.");
+        let _ = writeln!(
+            out,
+            "# HELP upbeat_checks_skipped_total Checks not started because the previous one was still running."
+        );
         let _ = writeln!(out, "# TYPE upbeat_checks_skipped_total counter");
         let _ = writeln!(out, "upbeat_checks_skipped_total {}", self.checks_skipped.load(Relaxed));
         self.check_duration.render(out, "upbeat_check_duration_seconds", "How long checks took, end to end.");

@@ -208,11 +208,7 @@ impl<'d, 'i> Fields<'d, 'i> {
         self.typed(r, key, "a duration like \"30s\"", |v| {
             v.as_str().map(|s| {
                 let d = crate::duration::parse(s)?;
-                if d < min {
-                    Err(format!("must be at least {}", crate::duration::human(min)))
-                } else {
-                    Ok(d)
-                }
+                if d < min { Err(format!("must be at least {}", crate::duration::human(min))) } else { Ok(d) }
             })
         })
     }
@@ -221,11 +217,9 @@ impl<'d, 'i> Fields<'d, 'i> {
     pub fn strings(&mut self, r: &mut Report<'_>, key: &str) -> Option<Vec<String>> {
         self.typed(r, key, "a string or an array of strings", |v| match v {
             DeValue::String(s) => Some(Ok(vec![s.to_string()])),
-            DeValue::Array(items) => items
-                .iter()
-                .map(|i| i.get_ref().as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .map(Ok),
+            DeValue::Array(items) => {
+                items.iter().map(|i| i.get_ref().as_str().map(str::to_owned)).collect::<Option<Vec<_>>>().map(Ok)
+            }
             _ => None,
         })
     }

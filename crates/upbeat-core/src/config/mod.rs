@@ -77,15 +77,8 @@ const PAGE: &[&str] = &["title", "base_url", "language", "time_zone", "feed_item
 const COMPONENT: &[&str] = &["id", "name", "group", "description"];
 const MONITOR_COMMON: &[&str] =
     &["id", "name", "kind", "interval", "timeout", "confirm", "recover", "component", "public", "paused"];
-const HTTP: &[&str] = &[
-    "url",
-    "method",
-    "headers",
-    "expected_status",
-    "body_contains",
-    "body_not_contains",
-    "follow_redirects",
-];
+const HTTP: &[&str] =
+    &["url", "method", "headers", "expected_status", "body_contains", "body_not_contains", "follow_redirects"];
 const TCP: &[&str] = &["host", "port"];
 
 impl Config {
@@ -172,14 +165,20 @@ fn normalize_base_url(text: &str) -> Result<String, String> {
         Some("http" | "https") if uri.host().is_some() => {}
         _ => return Err(format!("`{text}` must be an absolute http:// or https:// URL")),
     }
-    if uri.path() == "/" && !text.ends_with('/') && uri.query().is_none() { Ok(format!("{text}/")) } else { Ok(text.to_owned()) }
+    if uri.path() == "/" && !text.ends_with('/') && uri.query().is_none() {
+        Ok(format!("{text}/"))
+    } else {
+        Ok(text.to_owned())
+    }
 }
 
 fn parse_server(r: &mut Report<'_>, t: Option<Fields<'_, '_>>) -> Server {
     let default = || DEFAULT_LISTEN.parse().expect("the default listen address parses");
     let Some(mut t) = t else { return Server { listen: default() } };
     let listen = t
-        .parsed(r, "listen", |s| s.parse::<SocketAddr>().map_err(|_| format!("`{s}` is not an address like \"127.0.0.1:8080\"")))
+        .parsed(r, "listen", |s| {
+            s.parse::<SocketAddr>().map_err(|_| format!("`{s}` is not an address like \"127.0.0.1:8080\""))
+        })
         .unwrap_or_else(default);
     t.finish(r, &["listen"]);
     Server { listen }
@@ -288,7 +287,8 @@ fn parse_http(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<HttpSpec> {
     }
     let method = t
         .parsed(r, "method", |s| {
-            http::Method::from_bytes(s.to_ascii_uppercase().as_bytes()).map_err(|_| format!("`{s}` is not an HTTP method"))
+            http::Method::from_bytes(s.to_ascii_uppercase().as_bytes())
+                .map_err(|_| format!("`{s}` is not an HTTP method"))
         })
         .unwrap_or(http::Method::GET);
     let mut headers = Vec::new();
@@ -301,9 +301,8 @@ fn parse_http(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<HttpSpec> {
             (_, Err(_)) => r.error(value.span, &value.field, "is not a valid header value"),
         }
     }
-    let expected_status = t
-        .scalar_list(r, "expected_status", StatusSet::parse_item)
-        .map_or_else(StatusSet::default, StatusSet);
+    let expected_status =
+        t.scalar_list(r, "expected_status", StatusSet::parse_item).map_or_else(StatusSet::default, StatusSet);
     let body_contains = t.strings(r, "body_contains").unwrap_or_default();
     let body_not_contains = t.strings(r, "body_not_contains").unwrap_or_default();
     let follow_redirects = t.bool(r, "follow_redirects").unwrap_or(true);

@@ -1,7 +1,12 @@
 use super::*;
 
 fn errors(src: &str) -> Vec<String> {
-    Config::parse("upbeat.toml", src).expect_err("config should be rejected").0.iter().map(ToString::to_string).collect()
+    Config::parse("upbeat.toml", src)
+        .expect_err("config should be rejected")
+        .0
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 const MINIMAL: &str = r#"
@@ -82,14 +87,18 @@ fn every_error_is_reported_with_line_and_field() {
 
 #[test]
 fn interval_below_one_second_and_timeout_above_interval_are_refused() {
-    let e = errors("[page]\ntitle = \"x\"\n[[monitor]]\nid = \"a\"\nname = \"A\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\ninterval = \"500ms\"\n[[monitor]]\nid = \"b\"\nname = \"B\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\ninterval = \"5s\"\ntimeout = \"6s\"\n");
+    let e = errors(
+        "[page]\ntitle = \"x\"\n[[monitor]]\nid = \"a\"\nname = \"A\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\ninterval = \"500ms\"\n[[monitor]]\nid = \"b\"\nname = \"B\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\ninterval = \"5s\"\ntimeout = \"6s\"\n",
+    );
     assert!(e[0].contains("monitor[0].interval: must be at least 1s"), "{e:?}");
     assert!(e[1].contains("monitor[1].timeout: must not be longer than the interval"), "{e:?}");
 }
 
 #[test]
 fn missing_and_unknown_references_are_named() {
-    let e = errors("[page]\ntitle = \"x\"\n[[monitor]]\nname = \"A\"\nkind = \"smtp\"\ncomponent = \"nope\"\n[[monitor]]\nid = \"b\"\nname = \"B\"\nkind = \"tcp\"\nhost = \"h\"\n");
+    let e = errors(
+        "[page]\ntitle = \"x\"\n[[monitor]]\nname = \"A\"\nkind = \"smtp\"\ncomponent = \"nope\"\n[[monitor]]\nid = \"b\"\nname = \"B\"\nkind = \"tcp\"\nhost = \"h\"\n",
+    );
     let all = e.join("\n");
     assert!(all.contains("monitor[0].id: is required"), "{all}");
     assert!(all.contains("monitor[0].kind: unknown kind `smtp`"), "{all}");
@@ -99,7 +108,9 @@ fn missing_and_unknown_references_are_named() {
 
 #[test]
 fn duplicate_ids_and_bad_values_are_errors() {
-    let e = errors("[page]\ntitle = \"x\"\ntime_zone = \"Mars/Olympus\"\n[[monitor]]\nid = \"a\"\nname = \"A\"\nkind = \"tcp\"\nhost = \"h\"\nport = 70000\n[[monitor]]\nid = \"a\"\nname = \"A2\"\nkind = \"http\"\nurl = \"http://h/\"\nexpected_status = [\"299-200\"]\n");
+    let e = errors(
+        "[page]\ntitle = \"x\"\ntime_zone = \"Mars/Olympus\"\n[[monitor]]\nid = \"a\"\nname = \"A\"\nkind = \"tcp\"\nhost = \"h\"\nport = 70000\n[[monitor]]\nid = \"a\"\nname = \"A2\"\nkind = \"http\"\nurl = \"http://h/\"\nexpected_status = [\"299-200\"]\n",
+    );
     let all = e.join("\n");
     assert!(all.contains("page.time_zone: `Mars/Olympus` is not an IANA time zone"), "{all}");
     assert!(all.contains("monitor[0].port: must be between 1 and 65535"), "{all}");

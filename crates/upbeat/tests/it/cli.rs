@@ -1,0 +1,148 @@
+//! The binary as an operator runs it: config check, token create, serve and SIGTERM.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use upbeat_core::Config;
+use upbeat_core::monitor::MonitorKind;
+
+use crate::helpers::{Target, eventually};
+
+const BIN: &str = env!("CARGO_BIN_EXE_upbeat");
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/upbeat.toml")
+}
+
+#[test]
+fn the_example_config_is_valid_and_shows_every_kind_and_table() {
+    let source = std::fs::read_to_string(example()).unwrap();
+    let config = Config::parse("examples/upbeat.toml", &source).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.monitors.iter().any(|m| matches!(m.kind, MonitorKind::Http(_))));
+    assert!(config.monitors.iter().any(|m| matches!(m.kind, MonitorKind::Tcp(_))));
+    assert!(config.monitors.iter().any(|m| m.paused) && config.monitors.iter().any(|m| !m.public));
+    for table in ["[page]", "[server]", "[scheduler]", "[storage]", "[[component]]", "[[monitor]]"] {
+        assert!(source.contains(table), "the example shows {table}");
+    }
+    for field in [
+        "title",
+        "base_url",
+        "language",
+        "time_zone",
+        "feed_items",
+        "listen",
+        "concurrency",
+        "retention",
+        "group",
+        "description",
+        "interval",
+        "timeout",
+        "method",
+        "headers",
+        "expected_status",
+        "body_contains",
+        "follow_redirects",
+        "confirm",
+        "recover",
+        "component",
+        "public",
+        "paused",
+        "host",
+        "port",
+    ] {
+        assert!(source.contains(&format!("\n{field} = ")), "the example shows `{field}`");
+    }
+
+    let out = Command::new(BIN).args(["config", "check", "--config"]).arg(example()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn an_invalid_config_exits_2_with_one_line_per_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[page]\ntitle = \"x\"\nbase_url = \"nope\"\n\n[[monitor]]\nid = \"a\"\nname = \"A\"\nkind = \"tcp\"\nhost = \"h\"\nport = 0\ninterval = \"5 s\"\ntypo = 1\n").unwrap();
+    for args in [vec!["config", "check"], vec!["serve"]] {
+        let out = Command::new(BIN).args(&args).arg("--config").arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("bad.toml:")).collect();
+        assert_eq!(lines.len(), 3, "{stderr}");
+        assert!(lines[0].contains("bad.toml:3:12: page.base_url:"), "{stderr}");
+        assert!(lines[1].contains("bad.toml:10:8: monitor[0].port: must be between 1 and 65535"), "{stderr}");
+        assert!(lines[2].contains("bad.toml:12:1: monitor[0].typo: unknown field"), "{stderr}");
+    }
+    let missing = Command::new(BIN).args(["config", "check", "--config", "/nonexistent/upbeat.toml"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read /nonexistent/upbeat.toml"));
+}
+
+#[test]
+fn token_create_prints_the_token_alone_and_stores_only_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let out =
+        Command::new(BIN).args(["token", "create", "--name", "ci", "--scope", "write", "--db", &db]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1);
+    let token = stdout.trim();
+    assert!(token.starts_with("upb_") && token.len() == 68, "{token}");
+    let file = std::fs::read(dir.path().join("t.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("t.db-wal")).unwrap_or_default();
+    let needle = token.as_bytes();
+    assert!(
+        !file.windows(needle.len()).chain(wal.windows(needle.len())).any(|w| w == needle),
+        "the token itself is not stored"
+    );
+
+    let bad =
+        Command::new(BIN).args(["token", "create", "--name", "x", "--scope", "root", "--db", &db]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a scope"));
+}
+
+#[tokio::test]
+async fn serve_stops_on_sigterm_with_exit_0_and_keeps_its_samples() {
+    let target = Target::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("upbeat.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[page]\ntitle = \"t\"\n[[monitor]]\nid = \"web\"\nname = \"web\"\nkind = \"http\"\nurl = \"{}\"\ninterval = \"1s\"\n",
+            target.url("/")
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let db = format!("sqlite://{}", dir.path().join("upbeat.db").display());
+    let mut child = tokio::process::Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db", &db, "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let metrics = format!("http://127.0.0.1:{port}/metrics");
+    eventually("two checks to have run", Duration::from_secs(15), || async {
+        let text = client.get(&metrics).send().await.ok()?.text().await.ok()?;
+        let up: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("upbeat_checks_total{result=\"up\",error=\"\"} "))?
+            .parse()
+            .ok()?;
+        (up >= 2).then_some(())
+    })
+    .await;
+    let status = Command::new("kill").args(["-TERM", &child.id().unwrap().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(15), child.wait()).await.expect("exits after SIGTERM").unwrap();
+    assert_eq!(exit.code(), Some(0));
+
+    let store = upbeat_store::open(&db).await.unwrap();
+    let id = upbeat_core::MonitorId::parse("web").unwrap();
+    assert!(store.recent_samples(&id, 10).await.unwrap().len() >= 2, "the samples were written before exit");
+}

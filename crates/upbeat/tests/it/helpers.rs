@@ -1,0 +1,199 @@
+//! Starting the app and its targets, and waiting for things without sleeping for readiness.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{Mutex, oneshot};
+use tokio::task::JoinHandle;
+use upbeat::app::Application;
+use upbeat::clock::{Clock, SystemClock};
+use upbeat_core::{Config, Scope};
+
+/// Polls `check` every 25 ms until it returns `Some`, or fails the test after `within`.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// What the loopback target does with the next request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Mode {
+    Healthy = 0,
+    Error = 1,
+    /// Reads the request and answers nothing for 10 s.
+    Slow = 2,
+    /// Nothing listens: connections are refused.
+    Closed = 3,
+}
+
+/// A real HTTP server on 127.0.0.1 whose behaviour the test switches.
+pub struct Target {
+    pub addr: SocketAddr,
+    mode: Arc<AtomicU8>,
+    accept: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn listen(addr: SocketAddr) -> TcpListener {
+    let socket = TcpSocket::new_v4().expect("socket");
+    // The port is given back and taken again when the target closes and reopens.
+    socket.set_reuseaddr(true).expect("reuseaddr");
+    socket.bind(addr).expect("bind the target");
+    socket.listen(128).expect("listen")
+}
+
+fn serve(listener: TcpListener, mode: Arc<AtomicU8>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let mode = Arc::clone(&mode);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let (status, body) = match mode.load(Ordering::SeqCst) {
+                    0 => ("200 OK", "ok"),
+                    1 => ("500 Internal Server Error", "broken"),
+                    _ => {
+                        tokio::time::sleep(Duration::from_secs(10)).await;
+                        ("200 OK", "late")
+                    }
+                };
+                let response = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    })
+}
+
+impl Target {
+    pub async fn start() -> Target {
+        let listener = listen("127.0.0.1:0".parse().expect("address"));
+        let addr = listener.local_addr().expect("local addr");
+        let mode = Arc::new(AtomicU8::new(Mode::Healthy as u8));
+        let accept = serve(listener, Arc::clone(&mode));
+        Target { addr, mode, accept: Mutex::new(Some(accept)) }
+    }
+
+    pub async fn set(&self, mode: Mode) {
+        let mut accept = self.accept.lock().await;
+        if mode == Mode::Closed {
+            if let Some(task) = accept.take() {
+                task.abort();
+                let _ = task.await;
+            }
+        } else if accept.is_none() {
+            *accept = Some(serve(listen(self.addr), Arc::clone(&self.mode)));
+        }
+        self.mode.store(mode as u8, Ordering::SeqCst);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// A running upbeat with its own database.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    /// Tokens of each scope, created before the app started.
+    pub read_token: String,
+    pub write_token: String,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn db_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("upbeat.db").display())
+}
+
+impl TestApp {
+    /// Starts the app with this configuration on port 0, on the database in `dir`.
+    pub async fn spawn(config: &str, dir: &tempfile::TempDir) -> TestApp {
+        let config = Config::parse("test.toml", config).unwrap_or_else(|e| panic!("test config: {e}"));
+        let db_url = db_url(dir);
+        let store = upbeat_store::open(&db_url).await.expect("open the store");
+        let mut tokens = Vec::new();
+        for scope in [Scope::Read, Scope::Write] {
+            let token = upbeat::cli::new_token().expect("token");
+            let hash = upbeat_web::auth::token_hash(&token);
+            store.create_token(scope.as_str(), scope, &hash, SystemClock.now()).await.expect("create token");
+            tokens.push(token);
+        }
+        drop(store);
+        let app = Application::build(config, &db_url, "127.0.0.1:0".parse().expect("addr"), Arc::new(SystemClock))
+            .await
+            .expect("the app starts");
+        let addr = app.addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            write_token: tokens.pop().expect("write token"),
+            read_token: tokens.pop().expect("read token"),
+            stop: Some(stop),
+            handle: Some(handle),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// GET with the read token; the JSON body and the status.
+    pub async fn api(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self.client.get(self.url(path)).bearer_auth(&self.read_token).send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    pub async fn text(&self, path: &str) -> String {
+        self.client.get(self.url(path)).send().await.expect("request").text().await.expect("body")
+    }
+
+    pub async fn monitor(&self, id: &str) -> serde_json::Value {
+        let (status, body) = self.api(&format!("/api/v1/monitors/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Waits until the monitor's state is `state` and returns the monitor.
+    pub async fn wait_for_state(&self, id: &str, state: &str) -> serde_json::Value {
+        eventually(&format!("monitor {id} to be {state}"), Duration::from_secs(15), || async {
+            let m = self.monitor(id).await;
+            (m["state"] == state).then_some(m)
+        })
+        .await
+    }
+
+    /// Stops the app as SIGTERM would, and waits until it has written everything.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("the app task").expect("the app stops cleanly");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Black-box tests of the real application: the server on port 0, a real SQLite file, real HTTP
+//! targets on loopback. One test binary, one module per story.
+
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+mod helpers;
+
+mod api;
+mod cli;
+mod monitoring;
+mod restart;
