@@ -251,3 +251,61 @@ pub fn try_start(slot: &Slot) -> bool {
 pub fn finish(slot: &Slot) {
     slot.running.store(false, Ordering::Release);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicI64;
+
+    struct FixedClock(AtomicI64);
+
+    impl Clock for FixedClock {
+        fn now(&self) -> chrono::DateTime<chrono::Utc> {
+            chrono::DateTime::from_timestamp_millis(self.0.load(Ordering::SeqCst)).unwrap_or_default()
+        }
+    }
+
+    fn engine(capacity: usize) -> (Engine, mpsc::Receiver<Record>, Arc<FixedClock>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let clock = Arc::new(FixedClock(AtomicI64::new(1_000_000)));
+        let (engine, _) = Engine::new(&[], Vec::new(), tx, Arc::new(Telemetry::default()), clock.clone());
+        (engine, rx, clock)
+    }
+
+    #[test]
+    fn healthy_while_the_scheduler_turns_and_keeps_up() {
+        let (engine, _rx, _) = engine(10);
+        engine.telemetry.scheduler_turn(1_000_000, std::time::Duration::from_millis(200));
+        assert_eq!(engine.health(), Health::Ok);
+    }
+
+    #[test]
+    fn unhealthy_when_the_scheduler_stops_turning() {
+        let (engine, _rx, clock) = engine(10);
+        engine.telemetry.scheduler_turn(1_000_000, std::time::Duration::ZERO);
+        clock.0.store(1_000_000 + 5_000, Ordering::SeqCst);
+        assert_eq!(engine.health(), Health::Ok, "five seconds is still alive");
+        clock.0.store(1_000_000 + 7_000, Ordering::SeqCst);
+        assert_eq!(engine.health(), Health::Unhealthy("the scheduler has not run for 7 s".into()));
+    }
+
+    #[test]
+    fn unhealthy_when_checks_run_late() {
+        let (engine, _rx, _) = engine(10);
+        engine.telemetry.scheduler_turn(1_000_000, std::time::Duration::from_secs(12));
+        assert_eq!(engine.health(), Health::Unhealthy("the scheduler is 12 s behind".into()));
+    }
+
+    #[test]
+    fn unhealthy_when_the_write_queue_is_nearly_full() {
+        let (engine, _rx, _) = engine(10);
+        engine.telemetry.scheduler_turn(1_000_000, std::time::Duration::ZERO);
+        let record = || Record { sample: None, state: None, transition: None, committed: None };
+        for _ in 0..8 {
+            engine.writer.try_send(record()).unwrap();
+        }
+        assert_eq!(engine.health(), Health::Ok);
+        engine.writer.try_send(record()).unwrap();
+        assert_eq!(engine.health(), Health::Unhealthy("the write queue is full (9 records waiting)".into()));
+    }
+}

@@ -7,5 +7,6 @@ mod helpers;
 
 mod api;
 mod cli;
+mod feed_snapshot;
 mod monitoring;
 mod restart;
