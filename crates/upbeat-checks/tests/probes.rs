@@ -442,3 +442,77 @@ async fn tcp_probe_to_a_closed_port_is_refused() {
     assert_eq!(error_kind(&outcome), Some(ErrorKind::Refused), "{outcome:?}");
     assert_eq!(outcome.http_status, None);
 }
+
+/// An HTTPS server on loopback with a fresh self-signed certificate for `localhost`; returns its
+/// address and the certificate, for a prober that chooses to trust it.
+async fn https_server() -> (SocketAddr, rustls::pki_types::CertificateDer<'static>) {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key)
+        .expect("server certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (listener, addr) = bind().await;
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else { return };
+                let mut buf = [0u8; 2048];
+                let _ = tls.read(&mut buf).await;
+                let _ = tls.write_all(&response("200 OK", &[("Connection", "close")], "secure")).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (addr, cert.der().clone())
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_tls_error() {
+    let (addr, _) = https_server().await;
+    let outcome = probe_http(spec(&format!("https://localhost:{}/", addr.port())), TIMEOUT).await;
+    assert_eq!(error_kind(&outcome), Some(ErrorKind::Tls), "{outcome:?}");
+    assert!(message(&outcome).contains("certificate"), "{}", message(&outcome));
+    assert!(outcome.phases.connect.is_some(), "the connection was made before TLS failed");
+}
+
+#[tokio::test]
+async fn a_trusted_certificate_is_up_with_the_tls_phase() {
+    let (addr, cert) = https_server().await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).expect("root");
+    let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let mut https = spec(&format!("https://localhost:{}/", addr.port()));
+    https.body_contains = vec!["secure".to_owned()];
+    let outcome = Prober::with_tls_config(Arc::new(tls)).probe(&MonitorKind::Http(https), TIMEOUT).await;
+    assert_eq!(outcome.error, None, "{outcome:?}");
+    assert_eq!(outcome.http_status, Some(200));
+    assert!(outcome.phases.tls.is_some() && outcome.phases.first_byte.is_some(), "{:?}", outcome.phases);
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_name_is_a_tls_error() {
+    let (addr, cert) = https_server().await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).expect("root");
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    // The certificate names `localhost`; 127.0.0.1 is not it.
+    let outcome = Prober::with_tls_config(Arc::new(tls))
+        .probe(&MonitorKind::Http(spec(&format!("https://127.0.0.1:{}/", addr.port()))), TIMEOUT)
+        .await;
+    assert_eq!(error_kind(&outcome), Some(ErrorKind::Tls), "{outcome:?}");
+}
