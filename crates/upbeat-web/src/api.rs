@@ -108,9 +108,7 @@ impl OutageJson {
 fn find(state: &AppState, id: &str) -> Result<MonitorView, ApiError> {
     state
         .runtime
-        .monitors()
-        .into_iter()
-        .find(|m| m.id.as_str() == id)
+        .monitor(id)
         .ok_or_else(|| ApiError::not_found("monitor_not_found", format!("no monitor has id `{id}`")))
 }
 

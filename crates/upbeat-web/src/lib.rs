@@ -33,6 +33,8 @@ pub use error::ApiError;
 pub trait Runtime: Send + Sync + 'static {
     /// Every configured monitor as it is right now, in configuration order.
     fn monitors(&self) -> Vec<MonitorView>;
+    /// One monitor by id.
+    fn monitor(&self, id: &str) -> Option<MonitorView>;
     /// Pauses or resumes a monitor and answers once that is stored; `None` for an unknown id.
     async fn set_paused(&self, id: &str, paused: bool) -> Option<MonitorView>;
     /// Whether the scheduler is alive and keeping up.

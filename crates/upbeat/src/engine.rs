@@ -5,6 +5,7 @@
 //! few field updates and never across an await, so probes of different monitors never wait on
 //! each other.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -55,6 +56,8 @@ impl Slot {
 
 pub struct Engine {
     slots: Vec<Slot>,
+    /// Slot index by monitor id, so the API finds one monitor without scanning all of them.
+    index: HashMap<String, usize>,
     writer: mpsc::Sender<Record>,
     telemetry: Arc<Telemetry>,
     clock: Arc<dyn Clock>,
@@ -97,8 +100,13 @@ impl Engine {
                     running: AtomicBool::new(false),
                 }
             })
-            .collect();
-        (Engine { slots, writer, telemetry, clock }, reconcile)
+            .collect::<Vec<Slot>>();
+        let index = slots.iter().enumerate().map(|(i, s)| (s.monitor.id.to_string(), i)).collect();
+        (Engine { slots, index, writer, telemetry, clock }, reconcile)
+    }
+
+    fn slot(&self, id: &str) -> Option<&Slot> {
+        self.index.get(id).map(|&i| &self.slots[i])
     }
 
     pub fn slots(&self) -> &[Slot] {
@@ -181,8 +189,12 @@ impl Runtime for Engine {
         self.slots.iter().map(|s| self.view(s)).collect()
     }
 
+    fn monitor(&self, id: &str) -> Option<MonitorView> {
+        self.slot(id).map(|s| self.view(s))
+    }
+
     async fn set_paused(&self, id: &str, paused: bool) -> Option<MonitorView> {
-        let slot = self.slots.iter().find(|s| s.monitor.id.as_str() == id)?;
+        let slot = self.slot(id)?;
         let state = {
             let mut live = slot.live();
             if paused {

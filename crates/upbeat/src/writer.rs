@@ -6,6 +6,7 @@
 //! transactions stays flat. When the store fails, the batch is retried with backoff and the
 //! channel fills, which makes probes wait and `/health` report it, rather than losing samples.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,12 +44,18 @@ pub async fn run(
         }
         let mut batch = Batch::default();
         let mut acks = Vec::new();
+        // Only the newest state of each monitor needs writing.
+        let mut newest_state = HashMap::new();
         for record in buffer.drain(..) {
             batch.samples.extend(record.sample);
             if let Some((id, state)) = record.state {
-                // Only the newest state of each monitor needs writing.
-                batch.states.retain(|(m, _)| *m != id);
-                batch.states.push((id, state));
+                match newest_state.get(&id) {
+                    Some(&i) => batch.states[i] = (id, state),
+                    None => {
+                        newest_state.insert(id.clone(), batch.states.len());
+                        batch.states.push((id, state));
+                    }
+                }
             }
             batch.transitions.extend(record.transition);
             acks.extend(record.committed);
