@@ -30,12 +30,15 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut buffer = Vec::with_capacity(MAX_BATCH);
+    let mut closing = false;
     loop {
         let received = tokio::select! {
             n = records.recv_many(&mut buffer, MAX_BATCH) => n,
-            _ = stop.changed(), if !*stop.borrow() => {
+            // `wait_for` also sees a stop that came while a commit was running.
+            _ = stop.wait_for(|stopped| *stopped), if !closing => {
                 // No new records are accepted; what is queued is still written below.
                 records.close();
+                closing = true;
                 continue;
             }
         };
@@ -85,5 +88,51 @@ async fn commit(store: &dyn Store, telemetry: &Telemetry, batch: &Batch) {
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use upbeat_core::sample::ProbeOutcome;
+    use upbeat_core::{MonitorId, Phases, Sample};
+    use upbeat_store::MonitorRecord;
+
+    /// A stop that arrives while the writer is busy (here: before it even starts) must still end
+    /// it, with everything queued written, although senders are still alive.
+    #[tokio::test]
+    async fn a_stop_that_came_during_a_commit_still_drains_and_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = upbeat_store::open(&format!("sqlite://{}", dir.path().join("w.db").display())).await.unwrap();
+        let id = MonitorId::parse("web").unwrap();
+        let record = MonitorRecord {
+            id: id.clone(),
+            name: "web".into(),
+            kind: "tcp".into(),
+            target: "127.0.0.1:9".into(),
+            component: None,
+            public: true,
+        };
+        store.sync_monitors(&[record], chrono::Utc::now()).await.unwrap();
+        let (tx, rx) = mpsc::channel(16);
+        for i in 0..3 {
+            let sample = Sample {
+                monitor: id.clone(),
+                at: chrono::Utc::now() + chrono::Duration::seconds(i),
+                outcome: ProbeOutcome {
+                    latency: Duration::from_millis(1),
+                    phases: Phases::default(),
+                    http_status: None,
+                    error: None,
+                },
+            };
+            tx.send(Record { sample: Some(sample), state: None, transition: None, committed: None }).await.unwrap();
+        }
+        let (stop, stop_rx) = watch::channel(true);
+        let (changes, _) = watch::channel(0);
+        let writer = run(rx, Arc::clone(&store), Arc::new(Telemetry::default()), changes, stop_rx);
+        tokio::time::timeout(Duration::from_secs(10), writer).await.expect("the writer ends although `tx` is alive");
+        assert_eq!(store.recent_samples(&id, 10).await.unwrap().len(), 3);
+        drop((tx, stop));
     }
 }
