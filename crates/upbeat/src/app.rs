@@ -29,6 +29,8 @@ pub struct Application {
     addr: SocketAddr,
     router: axum::Router,
     stop: watch::Sender<bool>,
+    /// Told only after the scheduler has finished, so the checks in flight are still written.
+    writer_stop: watch::Sender<bool>,
     scheduler: JoinHandle<()>,
     writer: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
@@ -69,13 +71,14 @@ impl Application {
         }
 
         let (stop, stop_rx) = watch::channel(false);
+        let (writer_stop, writer_stop_rx) = watch::channel(false);
         let (changes_tx, changes_rx) = watch::channel(0u64);
         let writer = tokio::spawn(writer::run(
             record_rx,
             Arc::clone(&store),
             Arc::clone(&telemetry),
             changes_tx,
-            stop_rx.clone(),
+            writer_stop_rx,
         ));
 
         let now_clock = Arc::clone(&clock);
@@ -105,6 +108,7 @@ impl Application {
             addr,
             router: upbeat_web::router(state),
             stop,
+            writer_stop,
             scheduler,
             writer,
             background,
@@ -137,6 +141,7 @@ impl Application {
         let mut stop_rx = self.stop.subscribe();
         let _ = stop_rx.wait_for(|stopped| *stopped).await;
         self.scheduler.await.context("the scheduler panicked")?;
+        let _ = self.writer_stop.send(true);
         self.writer.await.context("the writer panicked")?;
         for task in self.background {
             task.abort();
