@@ -185,6 +185,12 @@ fn state_text(s: Status) -> &'static str {
     }
 }
 
+/// Milliseconds, with a decimal where whole milliseconds would read "0 ms".
+fn latency(d: std::time::Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 { format!("{ms:.1} ms") } else { format!("{ms:.0} ms") }
+}
+
 /// How far back the page lists closed outages.
 pub const RECENT_DAYS: i64 = 7;
 
@@ -201,7 +207,7 @@ pub fn page(config: &Config, monitors: &[MonitorView], outages: &[Outage], now: 
             name => m.name.clone(),
             state => m.state.as_str(),
             state_text => state_text(m.state),
-            latency => m.last_check.as_ref().filter(|s| s.up).map(|s| format!("{} ms", s.latency.as_millis())),
+            latency => m.last_check.as_ref().filter(|s| s.up).map(|s| latency(s.latency)),
         }
     };
 
