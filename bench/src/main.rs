@@ -1,0 +1,33 @@
+//! `upbeat-bench`: runs N HTTP monitors in the release `upbeat` binary against a loopback target
+//! and reports checks/s, scheduler lateness, CPU and peak RSS. See `bench/README.md`.
+//!
+//! `upbeat-bench run` is the benchmark; `upbeat-bench target` is the HTTP target it starts as a
+//! child process, so the target's CPU is not counted against upbeat.
+
+mod procfs;
+mod run;
+mod target;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "upbeat-bench", about = "Benchmark: N HTTP monitors in upbeat against a loopback target.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs upbeat once per N and prints one markdown table row per run.
+    Run(run::RunArgs),
+    /// The target: answers every request `200 OK`, a 2-byte body and `Connection: close`.
+    Target(target::TargetArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Run(args) => run::main(args),
+        Command::Target(args) => target::main(args),
+    }
+}
