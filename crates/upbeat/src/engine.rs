@@ -30,6 +30,13 @@ pub struct Record {
     pub committed: Option<oneshot::Sender<()>>,
 }
 
+impl Record {
+    /// A record someone is waiting for: an outage opened or closed, or an acknowledged write.
+    pub fn is_urgent(&self) -> bool {
+        self.transition.is_some() || self.committed.is_some()
+    }
+}
+
 /// One monitor at run time.
 pub struct Slot {
     pub monitor: Monitor,

@@ -1,9 +1,10 @@
 //! The writer: one task that commits everything the engine produces, many records per
 //! transaction (group commit).
 //!
-//! Records arrive on a bounded channel. The writer takes whatever is waiting, up to
-//! [`MAX_BATCH`], and commits it at once, so under load the batches grow and the number of
-//! transactions stays flat. When the store fails, the batch is retried with backoff and the
+//! Records arrive on a bounded channel. The writer takes what is waiting, gathers the samples that
+//! arrive in the next [`LINGER`], up to [`MAX_BATCH`], and commits them at once, so the number of
+//! transactions stays flat however many monitors there are. A transition or an acknowledged write
+//! in the batch commits it at once. When the store fails, the batch is retried with backoff and the
 //! channel fills, which makes probes wait and `/health` report it, rather than losing samples.
 
 use std::collections::HashMap;
@@ -17,6 +18,8 @@ use crate::engine::Record;
 use crate::telemetry::Telemetry;
 
 pub const MAX_BATCH: usize = 5_000;
+/// How long a batch of samples waits for more before it commits.
+pub const LINGER: Duration = Duration::from_millis(50);
 pub const QUEUE_CAPACITY: usize = 100_000;
 
 /// Commits records until `stop` turns true, then drains the queue and returns.
@@ -44,6 +47,18 @@ pub async fn run(
         };
         if received == 0 {
             return;
+        }
+        // Group commit: let the samples of the next few milliseconds join this transaction.
+        // Checks arrive evenly spread, so without this the writer would wake for nearly every
+        // sample; with it, 1,000 checks/s become about 20 commits/s.
+        // Transitions and acknowledged writes do not wait: people are watching for them.
+        let linger_until = tokio::time::Instant::now() + LINGER;
+        while !closing && buffer.len() < MAX_BATCH && !buffer.iter().any(Record::is_urgent) {
+            let room = MAX_BATCH - buffer.len();
+            match tokio::time::timeout_at(linger_until, records.recv_many(&mut buffer, room)).await {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
         }
         let mut batch = Batch::default();
         let mut acks = Vec::new();

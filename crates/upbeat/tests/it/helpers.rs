@@ -187,6 +187,17 @@ impl TestApp {
         .await
     }
 
+    /// Waits until the store lists `n` outages of the monitor, all closed, newest first.
+    pub async fn closed_outages(&self, id: &str, n: usize) -> Vec<serde_json::Value> {
+        eventually(&format!("{n} closed outages of {id}"), Duration::from_secs(5), || async {
+            let (status, body) = self.api(&format!("/api/v1/monitors/{id}/outages")).await;
+            assert_eq!(status, 200, "{body}");
+            let outages = body["outages"].as_array()?.clone();
+            (outages.len() == n && outages.iter().all(|o| o["ended_at"].is_string())).then_some(outages)
+        })
+        .await
+    }
+
     /// Stops the app as SIGTERM would, and waits until it has written everything.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
