@@ -42,7 +42,7 @@ pub struct Slot {
     pub monitor: Monitor,
     live: Mutex<Live>,
     /// A check of this monitor is in flight; the scheduler skips a turn rather than overlap.
-    pub running: AtomicBool,
+    running: AtomicBool,
 }
 
 struct Live {
@@ -58,6 +58,15 @@ impl Slot {
 
     pub fn is_paused(&self) -> bool {
         self.live().state.paused
+    }
+
+    /// Marks a check of this monitor as running; false when one is already in flight.
+    pub fn try_start(&self) -> bool {
+        !self.running.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn finish(&self) {
+        self.running.store(false, Ordering::Release);
     }
 }
 
@@ -255,20 +264,6 @@ impl Runtime for Engine {
         }
         self.telemetry.render(out, self.queue_depth(), self.writer.max_capacity(), &counts);
     }
-}
-
-/// Whether a monitor is paused, for the scheduler.
-pub fn is_paused(slot: &Slot) -> bool {
-    slot.is_paused()
-}
-
-/// Marks a slot as running; false when a check is already in flight.
-pub fn try_start(slot: &Slot) -> bool {
-    !slot.running.swap(true, Ordering::AcqRel)
-}
-
-pub fn finish(slot: &Slot) {
-    slot.running.store(false, Ordering::Release);
 }
 
 #[cfg(test)]

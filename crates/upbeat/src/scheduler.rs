@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use upbeat_checks::Prober;
 
-use crate::engine::{self, Engine};
+use crate::engine::Engine;
 
 /// The scheduler wakes at least this often, so `/health` can tell it is alive.
 const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -85,16 +85,16 @@ impl Scheduler {
             // Keep the phase: if turns were missed, skip them rather than run them back to back.
             let missed = now.duration_since(due).as_millis() / interval.as_millis().max(1);
             heap.push(Reverse((due + interval * (missed as u32 + 1), index)));
-            if engine::is_paused(slot) {
+            if slot.is_paused() {
                 continue;
             }
-            if !engine::try_start(slot) {
+            if !slot.try_start() {
                 telemetry.skipped();
                 continue;
             }
             let permit = tokio::select! {
                 permit = Arc::clone(&self.permits).acquire_owned() => permit,
-                _ = stop.changed() => { engine::finish(slot); break }
+                _ = stop.changed() => { slot.finish(); break }
             };
             let Ok(permit) = permit else { break };
             telemetry.lateness.observe(Instant::now().saturating_duration_since(due).as_secs_f64());
@@ -105,7 +105,7 @@ impl Scheduler {
                 let slot = &engine.slots()[index];
                 let outcome = prober.probe(&slot.monitor.kind, slot.monitor.timeout).await;
                 engine.record(index, at, outcome).await;
-                engine::finish(slot);
+                slot.finish();
                 drop(permit);
             });
         }
