@@ -9,8 +9,32 @@ use crate::OutageId;
 /// An event that appears in the feeds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FeedEvent {
-    OutageOpened { monitor_name: String, outage: OutageId, at: DateTime<Utc> },
-    OutageClosed { monitor_name: String, outage: OutageId, at: DateTime<Utc> },
+    OutageOpened {
+        monitor_name: String,
+        outage: OutageId,
+        at: DateTime<Utc>,
+    },
+    OutageClosed {
+        monitor_name: String,
+        outage: OutageId,
+        at: DateTime<Utc>,
+    },
+    /// An update posted to an incident; its description is the update's Markdown.
+    IncidentUpdate {
+        incident_id: i64,
+        title: String,
+        guid_hash: String,
+        body: String,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Where an item comes from: monitors speak for themselves, incidents are written by people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemSource {
+    Monitor,
+    Incident,
 }
 
 /// One item, in the shape every feed format shares.
@@ -23,13 +47,17 @@ pub struct FeedItem {
     pub guid: String,
     /// Unique per item (Atom id, JSON Feed id).
     pub id: String,
+    /// Plain text for monitor events; the update's Markdown for incidents.
     pub description: String,
+    pub source: ItemSource,
 }
 
 impl FeedEvent {
     pub fn at(&self) -> DateTime<Utc> {
         match self {
-            FeedEvent::OutageOpened { at, .. } | FeedEvent::OutageClosed { at, .. } => *at,
+            FeedEvent::OutageOpened { at, .. }
+            | FeedEvent::OutageClosed { at, .. }
+            | FeedEvent::IncidentUpdate { at, .. } => *at,
         }
     }
 
@@ -37,6 +65,19 @@ impl FeedEvent {
         let (name, outage, verb, suffix) = match self {
             FeedEvent::OutageOpened { monitor_name, outage, .. } => (monitor_name, outage, "went down", "down"),
             FeedEvent::OutageClosed { monitor_name, outage, .. } => (monitor_name, outage, "recovered", "up"),
+            FeedEvent::IncidentUpdate { incident_id, title, guid_hash, body, at } => {
+                let link = crate::incident::link(base_url, *incident_id);
+                let guid = format!("{link}#{guid_hash}");
+                return FeedItem {
+                    id: guid.clone(),
+                    guid,
+                    link,
+                    published: *at,
+                    title: title.clone(),
+                    description: body.clone(),
+                    source: ItemSource::Incident,
+                };
+            }
         };
         let title = format!("{name} {verb}");
         let guid = outage.guid(base_url);
@@ -47,6 +88,7 @@ impl FeedEvent {
             description: title.clone(),
             title,
             guid,
+            source: ItemSource::Monitor,
         }
     }
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use upbeat_core::feed::FeedEvent;
+use upbeat_core::incident::{ComponentStatuses, Impact, Incident, IncidentStatus};
 use upbeat_core::{MonitorId, MonitorState, Outage, Sample, Scope, Transition};
 
 /// What can go wrong in storage, for the caller to report; the database's own error is kept.
@@ -121,6 +122,56 @@ pub struct HourAggregate {
     pub latency_p99: Option<Duration>,
 }
 
+/// A new incident and its first update.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewIncident {
+    pub title: String,
+    pub impact: Impact,
+    pub status: IncidentStatus,
+    pub components: ComponentStatuses,
+    /// The first update's Markdown.
+    pub message: String,
+    /// When it started; the first update is stamped with it too (for backfilling).
+    pub started_at: DateTime<Utc>,
+}
+
+/// An update posted to an incident.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUpdate {
+    pub status: IncidentStatus,
+    pub body: String,
+    /// Components whose status this update changes; the others keep theirs.
+    pub components: ComponentStatuses,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A change to an existing update; `None` keeps the field.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateEdit {
+    pub status: Option<IncidentStatus>,
+    pub body: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// A request's idempotency key, scoped to the token that sent it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub token_id: i64,
+    pub key: String,
+    /// A hash of the request, so a key reused for another request is refused.
+    pub request_hash: String,
+}
+
+/// What [`Store::create_incident`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Created {
+    New(Incident),
+    /// The key was seen before with the same request: this is what it created then.
+    Replayed(Incident),
+    /// The key was seen before with another request.
+    KeyReused,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Makes the database hold exactly the configured monitors as active, keeping history.
@@ -148,6 +199,51 @@ pub trait Store: Send + Sync + 'static {
     async fn roll_up(&self, before: DateTime<Utc>) -> Result<RollUp>;
 
     async fn hour_aggregates(&self, monitor: &MonitorId) -> Result<Vec<HourAggregate>>;
+
+    /// Creates an incident with its first update, in one transaction with its idempotency key.
+    async fn create_incident(
+        &self,
+        new: &NewIncident,
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<Created>;
+
+    async fn incident(&self, id: i64) -> Result<Option<Incident>>;
+
+    /// The newest `limit` incidents by start, each with its updates; only unresolved ones if asked.
+    async fn incidents(&self, limit: usize, open_only: bool) -> Result<Vec<Incident>>;
+
+    /// Posts an update; it sets the incident's status (resolving or reopening it) and merges its
+    /// component statuses. `None` when there is no such incident.
+    async fn add_update(&self, incident: i64, update: &NewUpdate, now: DateTime<Utc>) -> Result<Option<Incident>>;
+
+    /// Changes an incident's title or impact.
+    async fn edit_incident(
+        &self,
+        incident: i64,
+        title: Option<&str>,
+        impact: Option<Impact>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Incident>>;
+
+    /// Edits an update, keeping what it was in the audit. `None` when there is no such update.
+    async fn edit_update(
+        &self,
+        incident: i64,
+        update: i64,
+        edit: &UpdateEdit,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Incident>>;
+
+    /// Deletes an update from the incident, its page and the feeds, keeping it in the audit.
+    async fn delete_update(
+        &self,
+        incident: i64,
+        update: i64,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Incident>>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (created if missing) or `sqlite::memory:`.

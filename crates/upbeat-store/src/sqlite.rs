@@ -13,15 +13,21 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite};
 use upbeat_core::feed::FeedEvent;
+use upbeat_core::incident::{
+    self as incident_model, ComponentStatuses, Impact, Incident, IncidentStatus, IncidentUpdate,
+};
 use upbeat_core::{MonitorId, MonitorState, Outage, OutageId, Sample, Scope, Transition};
 
 use crate::{
-    Batch, HourAggregate, LastSample, MonitorRecord, OutageQuery, Result, RollUp, Store, StoreError, StoredMonitor,
-    TokenRecord,
+    Batch, Created, HourAggregate, IdempotencyKey, LastSample, MonitorRecord, NewIncident, NewUpdate, OutageQuery,
+    Result, RollUp, Store, StoreError, StoredMonitor, TokenRecord, UpdateEdit,
 };
 
 /// Append-only: a new schema change is a new file and a new line here.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, "incidents", include_str!("../migrations/sqlite/0002_incidents.sql")),
+];
 
 /// SQLite allows 32766 bound parameters per statement; a sample row binds 11.
 const SAMPLE_ROWS_PER_INSERT: usize = 2_000;
@@ -260,7 +266,8 @@ impl Store for SqliteStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        let mut events = rows
+            .iter()
             .map(|row| {
                 let outage = OutageId::parse(&row.try_get::<String, _>("outage_id")?).map_err(StoreError::Corrupt)?;
                 let monitor_name: String = row.try_get("name")?;
@@ -270,7 +277,27 @@ impl Store for SqliteStore {
                     _ => Ok(FeedEvent::OutageClosed { monitor_name, outage, at }),
                 }
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        // Incident updates are dated by their own (settable) time, not by when they were posted.
+        let updates = sqlx::query(
+            "SELECT i.id AS incident_id, i.title, u.guid_hash, u.body, u.created_at FROM events e
+             JOIN incident_updates u ON u.id = e.update_id JOIN incidents i ON i.id = u.incident_id
+             WHERE e.kind = 'incident_update' AND u.deleted_at IS NULL
+             ORDER BY u.created_at DESC, u.id DESC LIMIT ?",
+        )
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &updates {
+            events.push(FeedEvent::IncidentUpdate {
+                incident_id: row.try_get("incident_id")?,
+                title: row.try_get("title")?,
+                guid_hash: row.try_get("guid_hash")?,
+                body: row.try_get("body")?,
+                at: time(row.try_get("created_at")?),
+            });
+        }
+        Ok(events)
     }
 
     async fn recent_samples(&self, monitor: &MonitorId, limit: usize) -> Result<Vec<LastSample>> {
@@ -398,6 +425,319 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+    async fn create_incident(
+        &self,
+        new: &NewIncident,
+        key: Option<&IdempotencyKey>,
+        now: DateTime<Utc>,
+    ) -> Result<Created> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(key) = key {
+            let seen =
+                sqlx::query("SELECT request_hash, incident_id FROM idempotency_keys WHERE token_id = ? AND key = ?")
+                    .bind(key.token_id)
+                    .bind(&key.key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(row) = seen {
+                let (hash, id): (String, i64) = (row.try_get("request_hash")?, row.try_get("incident_id")?);
+                drop(tx);
+                if hash != key.request_hash {
+                    return Ok(Created::KeyReused);
+                }
+                let incident = self
+                    .incident(id)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt(format!("incident {id} of an idempotency key")))?;
+                return Ok(Created::Replayed(incident));
+            }
+        }
+        let resolved_at = (new.status == IncidentStatus::Resolved).then_some(ms(new.started_at));
+        let id = sqlx::query(
+            "INSERT INTO incidents (title, impact, status, components, started_at, resolved_at, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&new.title)
+        .bind(new.impact.as_str())
+        .bind(new.status.as_str())
+        .bind(components_json(&new.components)?)
+        .bind(ms(new.started_at))
+        .bind(resolved_at)
+        .bind(ms(now))
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        let update = NewUpdate {
+            status: new.status,
+            body: new.message.clone(),
+            components: new.components.clone(),
+            created_at: new.started_at,
+        };
+        insert_update(&mut tx, id, &update).await?;
+        if let Some(key) = key {
+            sqlx::query("INSERT INTO idempotency_keys (token_id, key, request_hash, incident_id, created_at) VALUES (?, ?, ?, ?, ?)")
+                .bind(key.token_id)
+                .bind(&key.key)
+                .bind(&key.request_hash)
+                .bind(id)
+                .bind(ms(now))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        let incident =
+            self.incident(id).await?.ok_or_else(|| StoreError::Corrupt(format!("incident {id} vanished")))?;
+        Ok(Created::New(incident))
+    }
+
+    async fn incident(&self, id: i64) -> Result<Option<Incident>> {
+        let row = sqlx::query("SELECT * FROM incidents WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        match row {
+            Some(row) => {
+                let mut incident = incident_row(&row)?;
+                incident.updates = self.updates_of(&[id]).await?.remove(&id).unwrap_or_default();
+                Ok(Some(incident))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn incidents(&self, limit: usize, open_only: bool) -> Result<Vec<Incident>> {
+        let sql = if open_only {
+            "SELECT * FROM incidents WHERE status != 'resolved' ORDER BY started_at DESC, id DESC LIMIT ?"
+        } else {
+            "SELECT * FROM incidents ORDER BY started_at DESC, id DESC LIMIT ?"
+        };
+        let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.pool).await?;
+        let mut incidents = rows.iter().map(incident_row).collect::<Result<Vec<_>>>()?;
+        let ids: Vec<i64> = incidents.iter().map(|i| i.id).collect();
+        let mut updates = self.updates_of(&ids).await?;
+        for incident in &mut incidents {
+            incident.updates = updates.remove(&incident.id).unwrap_or_default();
+        }
+        Ok(incidents)
+    }
+
+    async fn add_update(&self, incident: i64, update: &NewUpdate, now: DateTime<Utc>) -> Result<Option<Incident>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query("SELECT components, resolved_at FROM incidents WHERE id = ?")
+            .bind(incident)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut components: ComponentStatuses = parse_components(&row.try_get::<String, _>("components")?)?;
+        components.extend(update.components.clone());
+        let resolved_at: Option<i64> = if update.status == IncidentStatus::Resolved {
+            Some(row.try_get::<Option<i64>, _>("resolved_at")?.unwrap_or(ms(update.created_at)))
+        } else {
+            None
+        };
+        sqlx::query("UPDATE incidents SET status = ?, components = ?, resolved_at = ?, updated_at = ? WHERE id = ?")
+            .bind(update.status.as_str())
+            .bind(components_json(&components)?)
+            .bind(resolved_at)
+            .bind(ms(now))
+            .bind(incident)
+            .execute(&mut *tx)
+            .await?;
+        insert_update(&mut tx, incident, update).await?;
+        tx.commit().await?;
+        self.incident(incident).await
+    }
+
+    async fn edit_incident(
+        &self,
+        incident: i64,
+        title: Option<&str>,
+        impact: Option<Impact>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Incident>> {
+        let done = sqlx::query(
+            "UPDATE incidents SET title = COALESCE(?, title), impact = COALESCE(?, impact), updated_at = ? WHERE id = ?",
+        )
+        .bind(title)
+        .bind(impact.map(Impact::as_str))
+        .bind(ms(now))
+        .bind(incident)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 { Ok(None) } else { self.incident(incident).await }
+    }
+
+    async fn edit_update(
+        &self,
+        incident: i64,
+        update: i64,
+        edit: &UpdateEdit,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Incident>> {
+        let mut tx = self.pool.begin().await?;
+        if !audit(&mut tx, incident, update, "edit", actor, now).await? {
+            return Ok(None);
+        }
+        sqlx::query(
+            "UPDATE incident_updates SET status = COALESCE(?, status), body = COALESCE(?, body),
+               created_at = COALESCE(?, created_at) WHERE id = ?",
+        )
+        .bind(edit.status.map(IncidentStatus::as_str))
+        .bind(edit.body.as_deref())
+        .bind(edit.created_at.map(ms))
+        .bind(update)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE incidents SET updated_at = ? WHERE id = ?")
+            .bind(ms(now))
+            .bind(incident)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.incident(incident).await
+    }
+
+    async fn delete_update(
+        &self,
+        incident: i64,
+        update: i64,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Incident>> {
+        let mut tx = self.pool.begin().await?;
+        if !audit(&mut tx, incident, update, "delete", actor, now).await? {
+            return Ok(None);
+        }
+        sqlx::query("UPDATE incident_updates SET deleted_at = ? WHERE id = ?")
+            .bind(ms(now))
+            .bind(update)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE incidents SET updated_at = ? WHERE id = ?")
+            .bind(ms(now))
+            .bind(incident)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.incident(incident).await
+    }
+}
+
+impl SqliteStore {
+    /// The live (not deleted) updates of these incidents, newest first.
+    async fn updates_of(&self, ids: &[i64]) -> Result<BTreeMap<i64, Vec<IncidentUpdate>>> {
+        let mut out: BTreeMap<i64, Vec<IncidentUpdate>> = BTreeMap::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT * FROM incident_updates WHERE deleted_at IS NULL AND incident_id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        q.push(") ORDER BY created_at DESC, id DESC");
+        for row in q.build().fetch_all(&self.pool).await? {
+            let update = IncidentUpdate {
+                id: row.try_get("id")?,
+                incident_id: row.try_get("incident_id")?,
+                created_at: time(row.try_get("created_at")?),
+                status: parse_status(&row.try_get::<String, _>("status")?)?,
+                body: row.try_get("body")?,
+                components: parse_components(&row.try_get::<String, _>("components")?)?,
+                guid_hash: row.try_get("guid_hash")?,
+            };
+            out.entry(update.incident_id).or_default().push(update);
+        }
+        Ok(out)
+    }
+}
+
+fn components_json(components: &ComponentStatuses) -> Result<String> {
+    serde_json::to_string(components).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse_components(json: &str) -> Result<ComponentStatuses> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("component statuses: {e}")))
+}
+
+fn parse_status(text: &str) -> Result<IncidentStatus> {
+    IncidentStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("incident status `{text}`")))
+}
+
+fn incident_row(row: &sqlx::sqlite::SqliteRow) -> Result<Incident> {
+    let impact: String = row.try_get("impact")?;
+    Ok(Incident {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        impact: Impact::parse(&impact).ok_or_else(|| StoreError::Corrupt(format!("impact `{impact}`")))?,
+        status: parse_status(&row.try_get::<String, _>("status")?)?,
+        components: parse_components(&row.try_get::<String, _>("components")?)?,
+        started_at: time(row.try_get("started_at")?),
+        resolved_at: row.try_get::<Option<i64>, _>("resolved_at")?.map(time),
+        created_at: time(row.try_get("created_at")?),
+        updated_at: time(row.try_get("updated_at")?),
+        updates: Vec::new(),
+    })
+}
+
+/// Inserts an update, its guid and its event.
+async fn insert_update(tx: &mut sqlx::Transaction<'_, Sqlite>, incident: i64, update: &NewUpdate) -> Result<i64> {
+    // The guid derives from the row id, which exists only after the insert: insert with a
+    // placeholder that is unique too, then set the real one.
+    let placeholder = format!("pending-{incident}-{}", ms(update.created_at));
+    let id = sqlx::query(
+        "INSERT INTO incident_updates (incident_id, created_at, status, body, components, guid_hash) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(incident)
+    .bind(ms(update.created_at))
+    .bind(update.status.as_str())
+    .bind(&update.body)
+    .bind(components_json(&update.components)?)
+    .bind(&placeholder)
+    .execute(&mut **tx)
+    .await?
+    .last_insert_rowid();
+    sqlx::query("UPDATE incident_updates SET guid_hash = ? WHERE id = ?")
+        .bind(incident_model::update_guid_hash(incident, id))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO events (at, kind, incident_id, update_id, dedup_key) VALUES (?, 'incident_update', ?, ?, ?)",
+    )
+    .bind(ms(update.created_at))
+    .bind(incident)
+    .bind(id)
+    .bind(format!("incident_update:{id}"))
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// Records what an update was before an edit or a deletion; false when there is no such update.
+async fn audit(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    incident: i64,
+    update: i64,
+    action: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO incident_update_audit (update_id, action, old_status, old_body, old_created_at, actor, at)
+         SELECT id, ?, status, body, created_at, ?, ? FROM incident_updates
+         WHERE id = ? AND incident_id = ? AND deleted_at IS NULL",
+    )
+    .bind(action)
+    .bind(actor)
+    .bind(ms(now))
+    .bind(update)
+    .bind(incident)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 async fn insert_event(

@@ -163,3 +163,78 @@ async fn sqlite_refuses_unknown_urls_and_reopens_migrated_files() {
     drop(upbeat_store::open(&url).await.unwrap());
     upbeat_store::open(&url).await.expect("migrations are applied once and skipped after");
 }
+
+async fn incidents(store: Arc<dyn Store>) {
+    use upbeat_core::incident::{ComponentStatus, Impact, IncidentStatus};
+    use upbeat_store::{Created, IdempotencyKey, NewIncident, NewUpdate, UpdateEdit};
+
+    let new = NewIncident {
+        title: "Delays in email sending".into(),
+        impact: Impact::Major,
+        status: IncidentStatus::Investigating,
+        components: [("email".to_string(), ComponentStatus::PartialOutage)].into(),
+        message: "We're *investigating* delays.".into(),
+        started_at: t(0),
+    };
+    let key = IdempotencyKey { token_id: 1, key: "k1".into(), request_hash: "h1".into() };
+    let Created::New(first) = store.create_incident(&new, Some(&key), t(1)).await.unwrap() else { panic!("new") };
+    assert_eq!(first.updates.len(), 1);
+    assert_eq!(first.updates[0].created_at, t(0));
+    assert_eq!(store.create_incident(&new, Some(&key), t(2)).await.unwrap(), Created::Replayed(first.clone()));
+    let other = IdempotencyKey { request_hash: "h2".into(), ..key.clone() };
+    assert_eq!(store.create_incident(&new, Some(&other), t(2)).await.unwrap(), Created::KeyReused);
+    assert_eq!(store.incidents(10, false).await.unwrap().len(), 1, "the retry created nothing");
+
+    let identified = NewUpdate {
+        status: IncidentStatus::Identified,
+        body: "Found it.".into(),
+        components: [("api".to_string(), ComponentStatus::DegradedPerformance)].into(),
+        created_at: t(60),
+    };
+    let after = store.add_update(first.id, &identified, t(60)).await.unwrap().unwrap();
+    assert_eq!(after.status, IncidentStatus::Identified);
+    assert_eq!(after.components.len(), 2, "update statuses merge into the incident's");
+    assert_eq!(after.updates[0].body, "Found it.", "newest first");
+    assert_ne!(after.updates[0].guid_hash, after.updates[1].guid_hash);
+    assert!(store.add_update(999, &identified, t(60)).await.unwrap().is_none());
+
+    let resolved = NewUpdate {
+        status: IncidentStatus::Resolved,
+        body: "Fixed.".into(),
+        components: Default::default(),
+        created_at: t(120),
+    };
+    let done = store.add_update(first.id, &resolved, t(120)).await.unwrap().unwrap();
+    assert_eq!((done.status, done.resolved_at), (IncidentStatus::Resolved, Some(t(120))));
+    assert!(store.incidents(10, true).await.unwrap().is_empty());
+
+    let typo = done.updates[1].id;
+    let edit = UpdateEdit { body: Some("Found it: a full disk.".into()), ..Default::default() };
+    let edited = store.edit_update(first.id, typo, &edit, "admin", t(130)).await.unwrap().unwrap();
+    assert_eq!(edited.updates[1].body, "Found it: a full disk.");
+    let gone = store.delete_update(first.id, typo, "admin", t(140)).await.unwrap().unwrap();
+    assert_eq!(gone.updates.len(), 2);
+    assert!(store.delete_update(first.id, typo, "admin", t(150)).await.unwrap().is_none(), "deleted once");
+    assert!(store.edit_update(first.id + 1, gone.updates[0].id, &edit, "admin", t(150)).await.unwrap().is_none());
+
+    let feed = store.feed_events(250).await.unwrap();
+    let bodies: Vec<&str> = feed
+        .iter()
+        .filter_map(|e| match e {
+            FeedEvent::IncidentUpdate { body, .. } => Some(body.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bodies, vec!["Fixed.", "We're *investigating* delays."], "the deleted update left the feed");
+
+    let retitled =
+        store.edit_incident(first.id, Some("Email delays"), Some(Impact::Minor), t(200)).await.unwrap().unwrap();
+    assert_eq!((retitled.title.as_str(), retitled.impact), ("Email delays", Impact::Minor));
+}
+
+#[tokio::test]
+async fn sqlite_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
+    incidents(upbeat_store::open(&url).await.unwrap()).await;
+}
