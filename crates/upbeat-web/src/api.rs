@@ -23,6 +23,9 @@ pub fn router() -> Router<AppState> {
         .route("/monitors/{id}/outages", get(monitor_outages))
         .route("/monitors/{id}/pause", post(pause))
         .route("/monitors/{id}/resume", post(resume))
+        .merge(crate::incidents::router())
+        // Markdown bodies are at most 100 kB; leave room for JSON escaping, refuse the rest early.
+        .layer(axum::extract::DefaultBodyLimit::max(512 * 1024))
 }
 
 async fn openapi() -> Response {

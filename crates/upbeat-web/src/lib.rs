@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod error;
+pub mod incidents;
 pub mod render;
 
 use std::sync::Arc;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub runtime: Arc<dyn Runtime>,
     pub cache: Arc<PublicCache>,
     pub now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    /// Tells the renderer that something public changed.
+    pub changed: Arc<dyn Fn() + Send + Sync>,
 }
 
 pub fn router(state: AppState) -> Router {

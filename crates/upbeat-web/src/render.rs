@@ -10,7 +10,7 @@ use minijinja::{Environment, context};
 use serde::Serialize;
 use upbeat_core::config::Page;
 use upbeat_core::duration::human;
-use upbeat_core::feed::FeedItem;
+use upbeat_core::feed::{FeedItem, ItemSource};
 use upbeat_core::{Config, Outage, Status};
 
 use crate::MonitorView;
@@ -100,7 +100,11 @@ fn item_contexts(items: &[FeedItem]) -> Vec<ItemContext<'_>> {
             guid: &i.guid,
             id: &i.id,
             description: &i.description,
-            pub_date: rfc2822(i.published),
+            // Status pages date people's updates `-0000` and their checkers' events `+0000`.
+            pub_date: match i.source {
+                ItemSource::Monitor => rfc2822(i.published),
+                ItemSource::Incident => i.published.format("%a, %d %b %Y %H:%M:%S -0000").to_string(),
+            },
             rfc3339: i.published.to_rfc3339_opts(SecondsFormat::Secs, true),
         })
         .collect()

@@ -77,17 +77,19 @@ impl Application {
             record_rx,
             Arc::clone(&store),
             Arc::clone(&telemetry),
-            changes_tx,
+            changes_tx.clone(),
             writer_stop_rx,
         ));
 
         let now_clock = Arc::clone(&clock);
+        let changed = changes_tx.clone();
         let state = AppState {
             config: Arc::clone(&config),
             store: Arc::clone(&store),
             runtime: engine.clone(),
             cache: Arc::new(PublicCache::default()),
             now: Arc::new(move || now_clock.now()),
+            changed: Arc::new(move || changed.send_modify(|generation| *generation += 1)),
         };
         upbeat_web::cache::rebuild(&state).await.context("cannot render the status page")?;
         // The scheduler's heartbeat starts now, so /health is honest from the first request.

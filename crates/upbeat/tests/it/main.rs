@@ -8,5 +8,6 @@ mod helpers;
 mod api;
 mod cli;
 mod feed_snapshot;
+mod incidents;
 mod monitoring;
 mod restart;
