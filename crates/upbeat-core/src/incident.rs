@@ -197,3 +197,46 @@ mod tests {
         assert!(check_body(&"x".repeat(MAX_BODY)).is_ok());
     }
 }
+
+/// A component's status from its monitors (all down is a major outage, some down a partial one)
+/// and from what people said about it (open incidents, maintenance): the worst of them.
+pub fn component_status(
+    monitors: impl IntoIterator<Item = crate::Status>,
+    declared: impl IntoIterator<Item = ComponentStatus>,
+) -> ComponentStatus {
+    let (mut down, mut counted) = (0usize, 0usize);
+    for status in monitors {
+        match status {
+            crate::Status::Down => {
+                down += 1;
+                counted += 1;
+            }
+            crate::Status::Up => counted += 1,
+            crate::Status::Unknown | crate::Status::Paused => {}
+        }
+    }
+    let from_monitors = match down {
+        0 => ComponentStatus::Operational,
+        d if d == counted => ComponentStatus::MajorOutage,
+        _ => ComponentStatus::PartialOutage,
+    };
+    declared.into_iter().fold(from_monitors, Ord::max)
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+    use crate::Status;
+
+    #[test]
+    fn the_worst_of_monitors_incidents_and_maintenance_wins() {
+        use ComponentStatus::*;
+        assert_eq!(component_status([Status::Up, Status::Up], []), Operational);
+        assert_eq!(component_status([Status::Up, Status::Down], []), PartialOutage);
+        assert_eq!(component_status([Status::Down, Status::Paused], []), MajorOutage);
+        assert_eq!(component_status([Status::Unknown], []), Operational);
+        assert_eq!(component_status([Status::Up], [DegradedPerformance]), DegradedPerformance);
+        assert_eq!(component_status([Status::Down], [DegradedPerformance, UnderMaintenance]), MajorOutage);
+        assert_eq!(component_status([], [UnderMaintenance, Operational]), UnderMaintenance);
+    }
+}

@@ -59,6 +59,10 @@ impl Rendered {
 /// Everything public, rendered at one moment.
 pub struct Snapshot {
     pub page: Rendered,
+    /// The pages of the newest incidents; older ones are rendered when asked for.
+    pub incidents: std::collections::HashMap<i64, Rendered>,
+    /// The first page of `/history`.
+    pub history: Rendered,
     pub rss: Rendered,
     pub atom: Rendered,
     pub json: Rendered,
@@ -93,15 +97,31 @@ pub async fn rebuild(state: &AppState) -> Result<(), StoreError> {
         .outages(&OutageQuery { public_only: true, since: Some(since), limit: 50, ..OutageQuery::default() })
         .await?;
     let monitors = state.runtime.monitors();
+    let recent_incidents = state.store.incidents(CACHED_INCIDENTS, false).await?;
+    let open: Vec<_> = recent_incidents.iter().filter(|i| i.is_open()).cloned().collect();
     let modified = items.first().map_or(now, |i| i.published);
+    let html = |body: String| Rendered::new(body, "text/html; charset=utf-8", now);
     state.cache.set(Snapshot {
-        page: Rendered::new(render::page(&state.config, &monitors, &outages, now), "text/html; charset=utf-8", now),
+        page: html(render::page(&state.config, &monitors, &outages, &open, now)),
+        incidents: recent_incidents
+            .iter()
+            .map(|i| (i.id, html(render::incident_page(&state.config, i, now))))
+            .collect(),
+        history: html(render::history_page(
+            &state.config,
+            &recent_incidents[..recent_incidents.len().min(render::HISTORY_PAGE + 1)],
+            1,
+            now,
+        )),
         rss: Rendered::new(render::rss(page, &items), "application/rss+xml; charset=utf-8", modified),
         atom: Rendered::new(render::atom(page, &items, now), "application/atom+xml; charset=utf-8", modified),
         json: Rendered::new(render::json_feed(page, &items), "application/feed+json; charset=utf-8", modified),
     });
     Ok(())
 }
+
+/// How many of the newest incidents have their page rendered ahead.
+const CACHED_INCIDENTS: usize = 200;
 
 /// How long to wait after a change for more changes before rendering.
 const DEBOUNCE: Duration = Duration::from_millis(100);
@@ -148,4 +168,69 @@ pub async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response
 
 pub async fn json_feed(State(state): State<AppState>, headers: HeaderMap) -> Response {
     serve(&state, &headers, |s| &s.json)
+}
+
+pub async fn incident(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>() else { return not_found() };
+    if let Some(snapshot) = state.cache.get()
+        && let Some(page) = snapshot.incidents.get(&id)
+    {
+        return page.respond(&headers);
+    }
+    // An old incident: rendered on request; a crowd reads the new ones, which are cached.
+    match state.store.incident(id).await {
+        Ok(Some(incident)) => {
+            let now = (state.now)();
+            Rendered::new(render::incident_page(&state.config, &incident, now), "text/html; charset=utf-8", now)
+                .respond(&headers)
+        }
+        Ok(None) => not_found(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read an incident");
+            (StatusCode::SERVICE_UNAVAILABLE, "try again\n").into_response()
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct HistoryParams {
+    page: Option<usize>,
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Result<axum::extract::Query<HistoryParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let page = match params {
+        Ok(axum::extract::Query(p)) => p.page.unwrap_or(1),
+        Err(_) => return (StatusCode::BAD_REQUEST, "page must be a positive number\n").into_response(),
+    };
+    if page == 0 || page > 10_000 {
+        return (StatusCode::BAD_REQUEST, "page must be a positive number\n").into_response();
+    }
+    if page == 1 {
+        return serve(&state, &headers, |s| &s.history);
+    }
+    let wanted = page * render::HISTORY_PAGE + 1;
+    match state.store.incidents(wanted, false).await {
+        Ok(all) => {
+            let now = (state.now)();
+            let from = ((page - 1) * render::HISTORY_PAGE).min(all.len());
+            Rendered::new(render::history_page(&state.config, &all[from..], page, now), "text/html; charset=utf-8", now)
+                .respond(&headers)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the incident history");
+            (StatusCode::SERVICE_UNAVAILABLE, "try again\n").into_response()
+        }
+    }
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
 }

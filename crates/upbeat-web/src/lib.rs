@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cache;
 pub mod error;
 pub mod incidents;
+pub mod markdown;
 pub mod render;
 
 use std::sync::Arc;
@@ -80,6 +81,8 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(cache::page))
+        .route("/incident/{id}", get(cache::incident))
+        .route("/history", get(cache::history))
         .route("/feed.rss", get(cache::rss))
         .route("/feed.atom", get(cache::atom))
         .route("/feed.json", get(cache::json_feed))

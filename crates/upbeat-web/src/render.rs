@@ -11,6 +11,7 @@ use serde::Serialize;
 use upbeat_core::config::Page;
 use upbeat_core::duration::human;
 use upbeat_core::feed::{FeedItem, ItemSource};
+use upbeat_core::incident::{ComponentStatus, Incident, component_status};
 use upbeat_core::{Config, Outage, Status};
 
 use crate::MonitorView;
@@ -22,7 +23,10 @@ fn templates() -> &'static Environment<'static> {
         env.set_formatter(markup_formatter);
         // The file extension picks the escaping: .html and .xml are escaped as markup.
         for (name, source) in [
+            ("base.html", include_str!("../templates/base.html")),
             ("page.html", include_str!("../templates/page.html")),
+            ("incident.html", include_str!("../templates/incident.html")),
+            ("history.html", include_str!("../templates/history.html")),
             ("rss.xml", include_str!("../templates/rss.xml")),
             ("atom.xml", include_str!("../templates/atom.xml")),
         ] {
@@ -87,6 +91,8 @@ struct ItemContext<'a> {
     guid: &'a str,
     id: &'a str,
     description: &'a str,
+    /// Sanitized HTML of an incident update's Markdown.
+    html: Option<String>,
     pub_date: String,
     rfc3339: String,
 }
@@ -100,6 +106,7 @@ fn item_contexts(items: &[FeedItem]) -> Vec<ItemContext<'_>> {
             guid: &i.guid,
             id: &i.id,
             description: &i.description,
+            html: (i.source == ItemSource::Incident).then(|| crate::markdown::to_html(&i.description)),
             // Status pages date people's updates `-0000` and their checkers' events `+0000`.
             pub_date: match i.source {
                 ItemSource::Monitor => rfc2822(i.published),
@@ -137,14 +144,18 @@ pub fn json_feed(page: &Page, items: &[FeedItem]) -> String {
     let items: Vec<serde_json::Value> = items
         .iter()
         .map(|i| {
-            serde_json::json!({
+            let mut item = serde_json::json!({
                 "id": i.id,
                 "url": i.link,
                 "title": i.title,
                 "content_text": i.description,
                 "date_published": i.published.to_rfc3339_opts(SecondsFormat::Secs, true),
                 "_upbeat": { "guid": i.guid },
-            })
+            });
+            if i.source == ItemSource::Incident {
+                item["content_html"] = crate::markdown::to_html(&i.description).into();
+            }
+            item
         })
         .collect();
     let feed = serde_json::json!({
@@ -159,33 +170,23 @@ pub fn json_feed(page: &Page, items: &[FeedItem]) -> String {
     serde_json::to_string_pretty(&feed).unwrap_or_default()
 }
 
-/// How a set of monitors reads, for a component or the whole page.
-fn rollup(states: impl Iterator<Item = Status>) -> (&'static str, &'static str) {
-    let (mut up, mut down, mut unknown, mut paused) = (0, 0, 0, 0);
-    for s in states {
-        match s {
-            Status::Up => up += 1,
-            Status::Down => down += 1,
-            Status::Unknown => unknown += 1,
-            Status::Paused => paused += 1,
-        }
-    }
-    match (up, down, unknown) {
-        (0, 0, 0) if paused > 0 => ("paused", "Paused"),
-        (_, 0, 0) => ("operational", "Operational"),
-        (0, 0, _) => ("unknown", "No data yet"),
-        (_, 0, _) => ("operational", "Operational"),
-        (0, _, 0) => ("major", "Major outage"),
-        _ => ("partial", "Partial outage"),
-    }
-}
-
 fn state_text(s: Status) -> &'static str {
     match s {
         Status::Up => "Up",
         Status::Down => "Down",
         Status::Unknown => "No data yet",
         Status::Paused => "Paused",
+    }
+}
+
+/// What the page's banner says for the worst component status.
+fn banner_text(worst: ComponentStatus) -> &'static str {
+    match worst {
+        ComponentStatus::Operational => "All systems operational",
+        ComponentStatus::UnderMaintenance => "Scheduled maintenance in progress",
+        ComponentStatus::DegradedPerformance => "Degraded performance",
+        ComponentStatus::PartialOutage => "Partial outage",
+        ComponentStatus::MajorOutage => "Major outage",
     }
 }
 
@@ -198,10 +199,48 @@ fn latency(d: std::time::Duration) -> String {
 /// How far back the page lists closed outages.
 pub const RECENT_DAYS: i64 = 7;
 
-/// The status page. `monitors` are the live views; `outages` the recent ones of public monitors.
-pub fn page(config: &Config, monitors: &[MonitorView], outages: &[Outage], now: DateTime<Utc>) -> String {
-    let tz = config.page.time_zone;
-    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string();
+/// Formats times in the page's time zone.
+struct Local(chrono_tz::Tz);
+
+impl Local {
+    fn at(&self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.0).format("%Y-%m-%d %H:%M %Z").to_string()
+    }
+}
+
+/// An incident's updates, newest first, as the templates show them.
+fn update_contexts(incident: &Incident, local: &Local) -> Vec<minijinja::Value> {
+    incident
+        .updates
+        .iter()
+        .map(|u| {
+            context! {
+                status => u.status.label(),
+                at => local.at(u.created_at),
+                iso => u.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                html => minijinja::Value::from_safe_string(crate::markdown::to_html(&u.body)),
+            }
+        })
+        .collect()
+}
+
+fn incident_card(incident: &Incident, local: &Local) -> minijinja::Value {
+    context! {
+        id => incident.id, title => incident.title.clone(), impact => incident.impact.as_str(),
+        updates => update_contexts(incident, local),
+    }
+}
+
+/// The status page. `monitors` are the live views; `outages` the recent ones of public monitors;
+/// `incidents` the open ones.
+pub fn page(
+    config: &Config,
+    monitors: &[MonitorView],
+    outages: &[Outage],
+    incidents: &[Incident],
+    now: DateTime<Utc>,
+) -> String {
+    let local = Local(config.page.time_zone);
     let public: Vec<&MonitorView> = monitors.iter().filter(|m| m.public).collect();
     let name_of = |id: &upbeat_core::MonitorId| {
         public.iter().find(|m| &m.id == id).map_or_else(|| id.to_string(), |m| m.name.clone())
@@ -214,16 +253,21 @@ pub fn page(config: &Config, monitors: &[MonitorView], outages: &[Outage], now: 
             latency => m.last_check.as_ref().filter(|s| s.up).map(|s| latency(s.latency)),
         }
     };
+    let declared = |component: &str| -> Vec<ComponentStatus> {
+        incidents.iter().filter(|i| i.is_open()).filter_map(|i| i.components.get(component).copied()).collect()
+    };
 
     // Groups in the order their first component is declared; monitors without a component last.
+    let mut worst = ComponentStatus::Operational;
     let mut groups: Vec<(Option<String>, Vec<minijinja::Value>)> = Vec::new();
     for c in &config.components {
         let members: Vec<&&MonitorView> =
             public.iter().filter(|m| m.component.as_deref() == Some(c.id.as_str())).collect();
-        if members.is_empty() {
-            continue;
-        }
-        let (class, text) = rollup(members.iter().map(|m| m.state));
+        let status = component_status(members.iter().map(|m| m.state), declared(&c.id));
+        worst = worst.max(status);
+        let waiting =
+            !members.is_empty() && members.iter().all(|m| m.state == Status::Unknown) && declared(&c.id).is_empty();
+        let (class, text) = if waiting { ("unknown", "No data yet") } else { (status.as_str(), status.label()) };
         let ctx = context! {
             name => c.name.clone(), description => c.description.clone(), class, text,
             monitors => members.iter().map(|m| monitor_ctx(m)).collect::<Vec<_>>(),
@@ -238,8 +282,8 @@ pub fn page(config: &Config, monitors: &[MonitorView], outages: &[Outage], now: 
         let components: Vec<minijinja::Value> = loose
             .iter()
             .map(|m| {
-                let (class, text) = rollup(std::iter::once(m.state));
-                context! { name => m.name.clone(), class, text, monitors => Vec::<minijinja::Value>::new() }
+                worst = worst.max(component_status([m.state], []));
+                context! { name => m.name.clone(), class => m.state.as_str(), text => state_text(m.state), monitors => Vec::<minijinja::Value>::new() }
             })
             .collect();
         groups.push((if groups.is_empty() { None } else { Some("Other services".into()) }, components));
@@ -247,33 +291,97 @@ pub fn page(config: &Config, monitors: &[MonitorView], outages: &[Outage], now: 
     let groups: Vec<minijinja::Value> =
         groups.into_iter().map(|(name, components)| context! { name, components }).collect();
 
-    let (class, text) = rollup(public.iter().map(|m| m.state));
-    let overall_text = match class {
-        "operational" => "All systems operational",
-        "unknown" => "Waiting for the first checks",
-        _ => text,
+    let all_waiting = !public.is_empty()
+        && public.iter().all(|m| m.state == Status::Unknown)
+        && worst == ComponentStatus::Operational;
+    let overall = if all_waiting {
+        context! { class => "unknown", text => "Waiting for the first checks" }
+    } else {
+        context! { class => if worst == ComponentStatus::Operational { "operational" } else { worst.as_str() }, text => banner_text(worst) }
     };
     let ongoing: Vec<minijinja::Value> = outages
         .iter()
         .filter(|o| o.ended_at.is_none())
-        .map(|o| context! { monitor => name_of(&o.monitor), started => local(o.started_at), duration => human(o.duration(now)) })
+        .map(|o| context! { monitor => name_of(&o.monitor), started => local.at(o.started_at), duration => human(o.duration(now)) })
         .collect();
     let recent: Vec<minijinja::Value> = outages
         .iter()
         .filter_map(|o| {
             let ended = o.ended_at?;
             Some(context! {
-                monitor => name_of(&o.monitor), started => local(o.started_at), ended => local(ended),
+                monitor => name_of(&o.monitor), started => local.at(o.started_at), ended => local.at(ended),
                 duration => human(o.duration(now)),
             })
         })
         .collect();
+    let open: Vec<minijinja::Value> =
+        incidents.iter().filter(|i| i.is_open()).map(|i| incident_card(i, &local)).collect();
     render(
         "page.html",
         context! {
-            title => config.page.title.clone(), language => config.page.language.clone(), time_zone => tz.name(),
-            generated => local(now), overall => context! { class, text => overall_text },
+            title => config.page.title.clone(), language => config.page.language.clone(), time_zone => config.page.time_zone.name(),
+            root => "", generated => local.at(now), overall, incidents => open,
             groups, ongoing, recent, recent_days => RECENT_DAYS,
+        },
+    )
+}
+
+/// `/incident/{id}`: the whole timeline of one incident.
+pub fn incident_page(config: &Config, incident: &Incident, now: DateTime<Utc>) -> String {
+    let local = Local(config.page.time_zone);
+    let components: Vec<minijinja::Value> = incident
+        .components
+        .iter()
+        .map(|(id, status)| {
+            let name = config.component(id).map_or_else(|| id.clone(), |c| c.name.clone());
+            context! { name, class => status.as_str(), text => status.label() }
+        })
+        .collect();
+    let worst = incident.components.values().copied().max().unwrap_or(ComponentStatus::Operational);
+    let banner = if incident.is_open() { worst.as_str() } else { "operational" };
+    let ctx = context! {
+        title => incident.title.clone(), status => incident.status.label(), impact_label => incident.impact.as_str(),
+        banner, started => local.at(incident.started_at),
+        resolved => incident.resolved_at.map(|t| local.at(t)),
+        duration => incident.resolved_at.map(|t| human((t - incident.started_at).to_std().unwrap_or_default())),
+        components, updates => update_contexts(incident, &local),
+    };
+    render(
+        "incident.html",
+        context! {
+            title => config.page.title.clone(), language => config.page.language.clone(), time_zone => config.page.time_zone.name(),
+            root => "../", generated => local.at(now), incident => ctx,
+        },
+    )
+}
+
+/// How many incidents a page of `/history` lists.
+pub const HISTORY_PAGE: usize = 25;
+
+/// `/history?page=N`: incidents by month, newest first. `incidents` holds at most one more than a
+/// page, which says whether there is an older page.
+pub fn history_page(config: &Config, incidents: &[Incident], page: usize, now: DateTime<Utc>) -> String {
+    let local = Local(config.page.time_zone);
+    let mut months: Vec<(String, Vec<minijinja::Value>)> = Vec::new();
+    for i in incidents.iter().take(HISTORY_PAGE) {
+        let month = i.started_at.with_timezone(&config.page.time_zone).format("%B %Y").to_string();
+        let item = context! {
+            id => i.id, title => i.title.clone(), status => i.status.label(), started => local.at(i.started_at),
+            duration => i.resolved_at.map(|t| human((t - i.started_at).to_std().unwrap_or_default())),
+        };
+        match months.last_mut() {
+            Some((name, list)) if *name == month => list.push(item),
+            _ => months.push((month, vec![item])),
+        }
+    }
+    let months: Vec<minijinja::Value> =
+        months.into_iter().map(|(name, incidents)| context! { name, incidents }).collect();
+    render(
+        "history.html",
+        context! {
+            title => config.page.title.clone(), language => config.page.language.clone(), time_zone => config.page.time_zone.name(),
+            root => "", generated => local.at(now), months,
+            newer => (page > 1).then(|| page - 1), older => (incidents.len() > HISTORY_PAGE).then_some(page + 1),
         },
     )
 }
@@ -337,7 +445,7 @@ mod tests {
             last_check: None,
             open_outage: None,
         };
-        let html = page(&config, &[monitor], &[], Utc::now());
+        let html = page(&config, &[monitor], &[], &[], Utc::now());
         assert!(html.contains("<h1>A &amp; &lt;B&gt;</h1>"), "{html}");
         assert!(html.contains("a &amp; &lt;b&gt; &quot;c&quot;"), "{html}");
         assert!(html.contains("Major outage"));

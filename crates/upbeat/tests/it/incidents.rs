@@ -232,3 +232,98 @@ async fn bad_input_gets_a_json_error_and_creates_nothing() {
     assert_eq!(list["incidents"], json!([]), "nothing was half-written");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_page_the_incident_page_and_history_show_incidents() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(CONFIG, &dir).await;
+    let w = Some(app.write_token.as_str());
+    let (_, incident) = send(&app, "POST", "/api/v1/incidents", w, Some(opening())).await;
+    let id = incident["id"].as_i64().unwrap();
+    let update = json!({"status": "identified", "message": "A **full** queue; see https://example.com/queue."});
+    send(&app, "POST", &format!("/api/v1/incidents/{id}/updates"), w, Some(update)).await;
+
+    let page = eventually("the incident on the page", Duration::from_secs(5), || async {
+        let page = app.text("/").await;
+        page.contains("Active incidents").then_some(page)
+    })
+    .await;
+    assert!(page.contains(&format!("href=\"incident/{id}\"")), "links to the incident page");
+    assert!(page.contains("<strong>full</strong>"), "updates are rendered Markdown");
+    assert!(page.contains("rel=\"nofollow noopener\""), "links are marked");
+    assert!(page.contains("Partial outage"), "the component takes the incident's status: {page}");
+    assert!(
+        page.find("A <strong>full</strong>").unwrap() < page.find("We're <strong>investigating</strong>").unwrap(),
+        "newest first"
+    );
+
+    let detail = app.text(&format!("/incident/{id}")).await;
+    assert!(detail.contains("<h1>Delays in email sending</h1>"));
+    assert!(detail.contains("Email delivery") && detail.contains("Partial outage"), "affected components");
+    assert!(detail.contains("Identified") && detail.contains("Investigating"), "the whole timeline");
+    let missing = app.client.get(app.url("/incident/999999")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let junk = app.client.get(app.url("/incident/abc")).send().await.unwrap();
+    assert_eq!(junk.status(), 404);
+
+    send(&app, "POST", &format!("/api/v1/incidents/{id}/resolve"), w, Some(json!({"message": "Fixed."}))).await;
+    let history = eventually("the resolved incident in the history", Duration::from_secs(5), || async {
+        let history = app.text("/history").await;
+        history.contains("Resolved").then_some(history)
+    })
+    .await;
+    assert!(history.contains("Delays in email sending"));
+    let month = chrono::Utc::now().format("%B %Y").to_string();
+    assert!(history.contains(&month), "grouped by month: {history}");
+    let page = app.text("/").await;
+    assert!(!page.contains("Active incidents"), "resolved incidents leave the page");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn xss_payloads_never_reach_a_reader_unescaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(CONFIG, &dir).await;
+    let w = Some(app.write_token.as_str());
+    let mut ids = Vec::new();
+    for payload in upbeat_web::markdown::XSS_PAYLOADS {
+        let body = json!({"title": payload, "message": payload, "components": {"api": "major_outage"}});
+        let (status, incident) = send(&app, "POST", "/api/v1/incidents", w, Some(body)).await;
+        if status == 400 {
+            // A title with control characters is refused, which is safe too.
+            assert_eq!(incident["error"]["field"], "title", "{payload:?}: {incident}");
+            continue;
+        }
+        assert_eq!(status, 201, "{payload:?}: {incident}");
+        ids.push(incident["id"].as_i64().unwrap());
+    }
+    assert!(ids.len() >= 30);
+    eventually("every incident on the page", Duration::from_secs(10), || async {
+        (app.text("/").await.matches("class=\"incident ").count() == ids.len()).then_some(())
+    })
+    .await;
+    let mut pages = vec![("/".to_owned(), app.text("/").await)];
+    for id in &ids {
+        let path = format!("/incident/{id}");
+        pages.push((path.clone(), app.text(&path).await));
+    }
+    for (path, html) in &pages {
+        // The head is upbeat's own (style, meta, feed links); the body holds what people wrote, and
+        // upbeat's own body markup has no script, handler or style, so anything active came from a payload.
+        let body = &html[html.find("<main>").expect("a body")..];
+        assert_eq!(upbeat_web::markdown::looks_active(body), None, "{path}");
+        if path == "/" {
+            assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "the payloads are shown as text");
+        }
+    }
+    for path in ["/feed.atom", "/feed.json", "/feed.rss"] {
+        let text = app.text(path).await;
+        let feed = feed_rs::parser::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{path}: {e}"));
+        for entry in &feed.entries {
+            if let Some(content) = entry.content.as_ref().and_then(|c| c.body.as_ref()) {
+                assert_eq!(upbeat_web::markdown::looks_active(content), None, "{path}: {content}");
+            }
+        }
+    }
+    app.stop().await;
+}
