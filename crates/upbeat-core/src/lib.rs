@@ -9,6 +9,7 @@ pub mod config;
 pub mod duration;
 pub mod feed;
 pub mod incident;
+pub mod maintenance;
 pub mod monitor;
 pub mod outage;
 pub mod sample;

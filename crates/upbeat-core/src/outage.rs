@@ -57,6 +57,8 @@ pub struct Outage {
     pub ended_at: Option<DateTime<Utc>>,
     /// The first failing sample's error, `kind: message`.
     pub cause: String,
+    /// It started inside a maintenance window of its monitor's component: shown, not counted.
+    pub in_maintenance: bool,
 }
 
 impl Outage {

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use upbeat_core::feed::FeedEvent;
 use upbeat_core::incident::{ComponentStatuses, Impact, Incident, IncidentStatus};
+use upbeat_core::maintenance::Maintenance;
 use upbeat_core::{MonitorId, MonitorState, Outage, Sample, Scope, Transition};
 
 /// What can go wrong in storage, for the caller to report; the database's own error is kept.
@@ -172,6 +173,16 @@ pub enum Created {
     KeyReused,
 }
 
+/// A new maintenance window and its announcement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMaintenance {
+    pub title: String,
+    pub scheduled_for: DateTime<Utc>,
+    pub scheduled_until: DateTime<Utc>,
+    pub components: Vec<String>,
+    pub message: String,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Makes the database hold exactly the configured monitors as active, keeping history.
@@ -244,6 +255,25 @@ pub trait Store: Send + Sync + 'static {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Incident>>;
+
+    async fn create_maintenance(&self, new: &NewMaintenance, now: DateTime<Utc>) -> Result<Maintenance>;
+
+    async fn maintenance(&self, id: i64) -> Result<Option<Maintenance>>;
+
+    /// Windows by start, newest first; with `ending_after`, only those not over by then.
+    async fn maintenances(&self, limit: usize, ending_after: Option<DateTime<Utc>>) -> Result<Vec<Maintenance>>;
+
+    async fn add_maintenance_update(&self, id: i64, body: &str, at: DateTime<Utc>) -> Result<Option<Maintenance>>;
+
+    /// Changes a window's title or edges (completing it early is moving its end to now).
+    async fn edit_maintenance(
+        &self,
+        id: i64,
+        title: Option<&str>,
+        scheduled_for: Option<DateTime<Utc>>,
+        scheduled_until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Maintenance>>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (created if missing) or `sqlite::memory:`.

@@ -16,17 +16,19 @@ use upbeat_core::feed::FeedEvent;
 use upbeat_core::incident::{
     self as incident_model, ComponentStatuses, Impact, Incident, IncidentStatus, IncidentUpdate,
 };
+use upbeat_core::maintenance::{Maintenance, MaintenanceUpdate};
 use upbeat_core::{MonitorId, MonitorState, Outage, OutageId, Sample, Scope, Transition};
 
 use crate::{
-    Batch, Created, HourAggregate, IdempotencyKey, LastSample, MonitorRecord, NewIncident, NewUpdate, OutageQuery,
-    Result, RollUp, Store, StoreError, StoredMonitor, TokenRecord, UpdateEdit,
+    Batch, Created, HourAggregate, IdempotencyKey, LastSample, MonitorRecord, NewIncident, NewMaintenance, NewUpdate,
+    OutageQuery, Result, RollUp, Store, StoreError, StoredMonitor, TokenRecord, UpdateEdit,
 };
 
 /// Append-only: a new schema change is a new file and a new line here.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "incidents", include_str!("../migrations/sqlite/0002_incidents.sql")),
+    (3, "maintenance", include_str!("../migrations/sqlite/0003_maintenance.sql")),
 ];
 
 /// SQLite allows 32766 bound parameters per statement; a sample row binds 11.
@@ -124,6 +126,7 @@ fn outage(row: &sqlx::sqlite::SqliteRow) -> Result<Outage> {
         started_at: time(row.try_get("started_at")?),
         ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(time),
         cause: row.try_get("cause")?,
+        in_maintenance: row.try_get("in_maintenance")?,
     })
 }
 
@@ -214,14 +217,23 @@ impl Store for SqliteStore {
         for (monitor, transition) in &batch.transitions {
             match transition {
                 Transition::Opened { outage } => {
+                    // In maintenance when it started inside a window of its monitor's component.
                     sqlx::query(
-                        "INSERT INTO outages (id, monitor_id, started_at, ended_at, cause) VALUES (?, ?, ?, NULL, ?)
+                        "INSERT INTO outages (id, monitor_id, started_at, ended_at, cause, in_maintenance)
+                         VALUES (?, ?, ?, NULL, ?, EXISTS (
+                           SELECT 1 FROM maintenance_components mc
+                           JOIN maintenances mt ON mt.id = mc.maintenance_id
+                           JOIN monitors m ON m.component = mc.component
+                           WHERE m.id = ? AND mt.scheduled_for <= ? AND mt.scheduled_until > ?))
                          ON CONFLICT (id) DO NOTHING",
                     )
                     .bind(outage.id.as_str())
                     .bind(monitor.as_str())
                     .bind(ms(outage.started_at))
                     .bind(&outage.cause)
+                    .bind(monitor.as_str())
+                    .bind(ms(outage.started_at))
+                    .bind(ms(outage.started_at))
                     .execute(&mut *tx)
                     .await?;
                     insert_event(&mut tx, "outage_opened", monitor, &outage.id, outage.started_at).await?;
@@ -242,7 +254,7 @@ impl Store for SqliteStore {
 
     async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>> {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT o.id, o.monitor_id, o.started_at, o.ended_at, o.cause FROM outages o JOIN monitors m ON m.id = o.monitor_id WHERE 1 = 1",
+            "SELECT o.id, o.monitor_id, o.started_at, o.ended_at, o.cause, o.in_maintenance FROM outages o JOIN monitors m ON m.id = o.monitor_id WHERE 1 = 1",
         );
         if let Some(monitor) = &query.monitor {
             q.push(" AND o.monitor_id = ").push_bind(monitor.as_str().to_owned());
@@ -621,6 +633,123 @@ impl Store for SqliteStore {
             .await?;
         tx.commit().await?;
         self.incident(incident).await
+    }
+    async fn create_maintenance(&self, new: &NewMaintenance, now: DateTime<Utc>) -> Result<Maintenance> {
+        let mut tx = self.pool.begin().await?;
+        let id = sqlx::query(
+            "INSERT INTO maintenances (title, scheduled_for, scheduled_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&new.title)
+        .bind(ms(new.scheduled_for))
+        .bind(ms(new.scheduled_until))
+        .bind(ms(now))
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?
+        .last_insert_rowid();
+        for component in &new.components {
+            sqlx::query("INSERT OR IGNORE INTO maintenance_components (maintenance_id, component) VALUES (?, ?)")
+                .bind(id)
+                .bind(component)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("INSERT INTO maintenance_updates (maintenance_id, created_at, body) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(ms(now))
+            .bind(&new.message)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.maintenance(id).await?.ok_or_else(|| StoreError::Corrupt(format!("maintenance {id} vanished")))
+    }
+
+    async fn maintenance(&self, id: i64) -> Result<Option<Maintenance>> {
+        let row = sqlx::query("SELECT * FROM maintenances WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        match row {
+            Some(row) => Ok(Some(self.maintenance_row(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn maintenances(&self, limit: usize, ending_after: Option<DateTime<Utc>>) -> Result<Vec<Maintenance>> {
+        let rows = sqlx::query(
+            "SELECT * FROM maintenances WHERE scheduled_until > ? ORDER BY scheduled_for DESC, id DESC LIMIT ?",
+        )
+        .bind(ending_after.map_or(i64::MIN, ms))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(self.maintenance_row(row).await?);
+        }
+        Ok(out)
+    }
+
+    async fn add_maintenance_update(&self, id: i64, body: &str, at: DateTime<Utc>) -> Result<Option<Maintenance>> {
+        if self.maintenance(id).await?.is_none() {
+            return Ok(None);
+        }
+        sqlx::query("INSERT INTO maintenance_updates (maintenance_id, created_at, body) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(ms(at))
+            .bind(body)
+            .execute(&self.pool)
+            .await?;
+        self.maintenance(id).await
+    }
+
+    async fn edit_maintenance(
+        &self,
+        id: i64,
+        title: Option<&str>,
+        scheduled_for: Option<DateTime<Utc>>,
+        scheduled_until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Maintenance>> {
+        let done = sqlx::query(
+            "UPDATE maintenances SET title = COALESCE(?, title), scheduled_for = COALESCE(?, scheduled_for),
+               scheduled_until = COALESCE(?, scheduled_until), updated_at = ? WHERE id = ?",
+        )
+        .bind(title)
+        .bind(scheduled_for.map(ms))
+        .bind(scheduled_until.map(ms))
+        .bind(ms(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 { Ok(None) } else { self.maintenance(id).await }
+    }
+}
+
+impl SqliteStore {
+    async fn maintenance_row(&self, row: &sqlx::sqlite::SqliteRow) -> Result<Maintenance> {
+        let id: i64 = row.try_get("id")?;
+        let components: Vec<String> = sqlx::query_scalar(
+            "SELECT component FROM maintenance_components WHERE maintenance_id = ? ORDER BY component",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let updates = sqlx::query(
+            "SELECT id, created_at, body FROM maintenance_updates WHERE maintenance_id = ? ORDER BY created_at DESC, id DESC",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|u| Ok(MaintenanceUpdate { id: u.try_get("id")?, created_at: time(u.try_get("created_at")?), body: u.try_get("body")? }))
+        .collect::<Result<Vec<_>>>()?;
+        Ok(Maintenance {
+            id,
+            title: row.try_get("title")?,
+            scheduled_for: time(row.try_get("scheduled_for")?),
+            scheduled_until: time(row.try_get("scheduled_until")?),
+            components,
+            created_at: time(row.try_get("created_at")?),
+            updates,
+        })
     }
 }
 

@@ -238,3 +238,50 @@ async fn sqlite_incidents() {
     let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
     incidents(upbeat_store::open(&url).await.unwrap()).await;
 }
+
+async fn maintenance(store: Arc<dyn Store>) {
+    use upbeat_core::maintenance::MaintenanceStatus;
+    use upbeat_store::NewMaintenance;
+
+    let mut api = record("web", true);
+    api.component = Some("api".into());
+    store.sync_monitors(&[api, record("other", true)], t(0)).await.unwrap();
+    let window = NewMaintenance {
+        title: "Database upgrade".into(),
+        scheduled_for: t(100),
+        scheduled_until: t(200),
+        components: vec!["api".into()],
+        message: "We will upgrade the database.".into(),
+    };
+    let created = store.create_maintenance(&window, t(0)).await.unwrap();
+    assert_eq!(created.components, vec!["api"]);
+    assert_eq!(created.updates.len(), 1);
+    assert_eq!(created.status_at(t(150)), MaintenanceStatus::InProgress);
+    assert_eq!(store.maintenances(10, Some(t(150))).await.unwrap().len(), 1);
+    assert!(store.maintenances(10, Some(t(200))).await.unwrap().is_empty(), "over at its end");
+
+    // Outages that start inside the window of their component are marked; others are not.
+    let mut web = MonitorState::default();
+    let mut other = MonitorState::default();
+    let mut batch = batch_for("web", &mut web, &[(120, false), (130, false)]);
+    let second = batch_for("other", &mut other, &[(120, false), (130, false)]);
+    batch.samples.extend(second.samples);
+    batch.transitions.extend(second.transitions);
+    store.write_batch(&batch).await.unwrap();
+    let outages = store.outages(&OutageQuery { limit: 10, ..Default::default() }).await.unwrap();
+    let marked: Vec<(String, bool)> = outages.iter().map(|o| (o.monitor.to_string(), o.in_maintenance)).collect();
+    assert!(marked.contains(&("web".into(), true)) && marked.contains(&("other".into(), false)), "{marked:?}");
+
+    let updated = store.add_maintenance_update(created.id, "Started.", t(100)).await.unwrap().unwrap();
+    assert_eq!(updated.updates[0].body, "Started.");
+    let early = store.edit_maintenance(created.id, None, None, Some(t(160)), t(160)).await.unwrap().unwrap();
+    assert_eq!(early.status_at(t(170)), MaintenanceStatus::Completed);
+    assert!(store.edit_maintenance(999, None, None, None, t(0)).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sqlite_maintenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
+    maintenance(upbeat_store::open(&url).await.unwrap()).await;
+}

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/monitors/{id}/pause", post(pause))
         .route("/monitors/{id}/resume", post(resume))
         .merge(crate::incidents::router())
+        .merge(crate::maintenance::router())
         // Markdown bodies are at most 100 kB; leave room for JSON escaping, refuse the rest early.
         .layer(axum::extract::DefaultBodyLimit::max(512 * 1024))
 }
@@ -63,6 +64,10 @@ struct OutageJson {
     ended_at: Option<String>,
     duration_seconds: f64,
     cause: String,
+    /// Started inside a maintenance window of the monitor's component: shown, not counted.
+    /// Absent from a monitor's live `open_outage`; read the outage list for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    in_maintenance: Option<bool>,
 }
 
 impl MonitorJson {
@@ -75,6 +80,7 @@ impl MonitorJson {
             ended_at: None,
             duration_seconds: (now - o.started_at).num_milliseconds().max(0) as f64 / 1000.0,
             cause: o.cause,
+            in_maintenance: None,
         });
         MonitorJson {
             id: m.id.to_string(),
@@ -104,6 +110,7 @@ impl OutageJson {
             started_at: rfc3339(o.started_at),
             ended_at: o.ended_at.map(rfc3339),
             cause: o.cause,
+            in_maintenance: Some(o.in_maintenance),
         }
     }
 }

@@ -86,7 +86,8 @@ impl PublicCache {
 }
 
 /// Renders everything public from the store and the live state, and swaps it in.
-pub async fn rebuild(state: &AppState) -> Result<(), StoreError> {
+/// Returns when a maintenance window next starts or ends, when the page must change by itself.
+pub async fn rebuild(state: &AppState) -> Result<Option<DateTime<Utc>>, StoreError> {
     let now = (state.now)();
     let page = &state.config.page;
     let events = state.store.feed_events(page.feed_items).await?;
@@ -99,10 +100,12 @@ pub async fn rebuild(state: &AppState) -> Result<(), StoreError> {
     let monitors = state.runtime.monitors();
     let recent_incidents = state.store.incidents(CACHED_INCIDENTS, false).await?;
     let open: Vec<_> = recent_incidents.iter().filter(|i| i.is_open()).cloned().collect();
+    let maintenances = state.store.maintenances(50, Some(now)).await?;
+    let next_edge = maintenances.iter().filter_map(|m| m.next_edge(now)).min();
     let modified = items.first().map_or(now, |i| i.published);
     let html = |body: String| Rendered::new(body, "text/html; charset=utf-8", now);
     state.cache.set(Snapshot {
-        page: html(render::page(&state.config, &monitors, &outages, &open, now)),
+        page: html(render::page(&state.config, &monitors, &outages, &open, &maintenances, now)),
         incidents: recent_incidents
             .iter()
             .map(|i| (i.id, html(render::incident_page(&state.config, i, now))))
@@ -117,7 +120,7 @@ pub async fn rebuild(state: &AppState) -> Result<(), StoreError> {
         atom: Rendered::new(render::atom(page, &items, now), "application/atom+xml; charset=utf-8", modified),
         json: Rendered::new(render::json_feed(page, &items), "application/feed+json; charset=utf-8", modified),
     });
-    Ok(())
+    Ok(next_edge)
 }
 
 /// How many of the newest incidents have their page rendered ahead.
@@ -130,7 +133,12 @@ const REFRESH: Duration = Duration::from_secs(30);
 
 /// Rebuilds after each change notice (debounced) and every [`REFRESH`], until `changes` closes.
 pub async fn run_renderer(state: AppState, mut changes: watch::Receiver<u64>) {
+    let mut next_edge: Option<DateTime<Utc>> = None;
     loop {
+        // Wake for a maintenance window's edge too, so its status moves without anyone acting.
+        let wait = next_edge
+            .and_then(|edge| (edge - (state.now)()).to_std().ok())
+            .map_or(REFRESH, |until_edge| until_edge.min(REFRESH) + Duration::from_millis(10));
         tokio::select! {
             changed = changes.changed() => {
                 if changed.is_err() {
@@ -139,10 +147,11 @@ pub async fn run_renderer(state: AppState, mut changes: watch::Receiver<u64>) {
                 tokio::time::sleep(DEBOUNCE).await;
                 changes.mark_unchanged();
             }
-            () = tokio::time::sleep(REFRESH) => {}
+            () = tokio::time::sleep(wait) => {}
         }
-        if let Err(e) = rebuild(&state).await {
-            tracing::warn!(error = %e, "could not re-render the public pages; serving the previous ones");
+        match rebuild(&state).await {
+            Ok(edge) => next_edge = edge,
+            Err(e) => tracing::warn!(error = %e, "could not re-render the public pages; serving the previous ones"),
         }
     }
 }

@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/resolve", post(resolve))
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -95,7 +95,7 @@ fn to_json(i: Incident, base_url: &str) -> IncidentJson {
 }
 
 /// Parses a JSON body into `T`, with errors in the API's shape.
-fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<(T, Bytes), ApiError> {
+pub(crate) fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<(T, Bytes), ApiError> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
@@ -131,11 +131,11 @@ fn components(state: &AppState, raw: Option<BTreeMap<String, String>>) -> Result
     Ok(out)
 }
 
-fn title(text: &str) -> Result<String, ApiError> {
+pub(crate) fn title(text: &str) -> Result<String, ApiError> {
     incident::check_title(text).map_err(|m| ApiError::bad_request("invalid_value", "title", m))
 }
 
-fn message(text: &str) -> Result<String, ApiError> {
+pub(crate) fn message(text: &str) -> Result<String, ApiError> {
     incident::check_body(text).map_err(|m| ApiError::bad_request("invalid_value", "message", m))
 }
 

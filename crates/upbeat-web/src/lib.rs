@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cache;
 pub mod error;
 pub mod incidents;
+pub mod maintenance;
 pub mod markdown;
 pub mod render;
 

@@ -12,6 +12,7 @@ use upbeat_core::config::Page;
 use upbeat_core::duration::human;
 use upbeat_core::feed::{FeedItem, ItemSource};
 use upbeat_core::incident::{ComponentStatus, Incident, component_status};
+use upbeat_core::maintenance::Maintenance;
 use upbeat_core::{Config, Outage, Status};
 
 use crate::MonitorView;
@@ -238,6 +239,7 @@ pub fn page(
     monitors: &[MonitorView],
     outages: &[Outage],
     incidents: &[Incident],
+    maintenances: &[Maintenance],
     now: DateTime<Utc>,
 ) -> String {
     let local = Local(config.page.time_zone);
@@ -254,7 +256,11 @@ pub fn page(
         }
     };
     let declared = |component: &str| -> Vec<ComponentStatus> {
-        incidents.iter().filter(|i| i.is_open()).filter_map(|i| i.components.get(component).copied()).collect()
+        let from_incidents =
+            incidents.iter().filter(|i| i.is_open()).filter_map(|i| i.components.get(component).copied());
+        let from_maintenance =
+            maintenances.iter().filter(|m| m.covers(component, now)).map(|_| ComponentStatus::UnderMaintenance);
+        from_incidents.chain(from_maintenance).collect()
     };
 
     // Groups in the order their first component is declared; monitors without a component last.
@@ -302,7 +308,7 @@ pub fn page(
     let ongoing: Vec<minijinja::Value> = outages
         .iter()
         .filter(|o| o.ended_at.is_none())
-        .map(|o| context! { monitor => name_of(&o.monitor), started => local.at(o.started_at), duration => human(o.duration(now)) })
+        .map(|o| context! { monitor => name_of(&o.monitor), started => local.at(o.started_at), duration => human(o.duration(now)), maintenance => o.in_maintenance })
         .collect();
     let recent: Vec<minijinja::Value> = outages
         .iter()
@@ -310,17 +316,42 @@ pub fn page(
             let ended = o.ended_at?;
             Some(context! {
                 monitor => name_of(&o.monitor), started => local.at(o.started_at), ended => local.at(ended),
-                duration => human(o.duration(now)),
+                duration => human(o.duration(now)), maintenance => o.in_maintenance,
             })
         })
         .collect();
     let open: Vec<minijinja::Value> =
         incidents.iter().filter(|i| i.is_open()).map(|i| incident_card(i, &local)).collect();
+    let maintenance: Vec<minijinja::Value> = maintenances
+        .iter()
+        .filter(|m| m.scheduled_until > now)
+        .map(|m| {
+            let components: Vec<String> = m
+                .components
+                .iter()
+                .map(|id| config.component(id).map_or_else(|| id.clone(), |c| c.name.clone()))
+                .collect();
+            let updates: Vec<minijinja::Value> = m
+                .updates
+                .iter()
+                .map(|u| {
+                    context! {
+                        at => local.at(u.created_at), iso => u.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                        html => minijinja::Value::from_safe_string(crate::markdown::to_html(&u.body)),
+                    }
+                })
+                .collect();
+            context! {
+                title => m.title.clone(), status => m.status_at(now).label(), from => local.at(m.scheduled_for),
+                until => local.at(m.scheduled_until), components => components.join(", "), updates,
+            }
+        })
+        .collect();
     render(
         "page.html",
         context! {
             title => config.page.title.clone(), language => config.page.language.clone(), time_zone => config.page.time_zone.name(),
-            root => "", generated => local.at(now), overall, incidents => open,
+            root => "", generated => local.at(now), overall, incidents => open, maintenance,
             groups, ongoing, recent, recent_days => RECENT_DAYS,
         },
     )
@@ -445,7 +476,7 @@ mod tests {
             last_check: None,
             open_outage: None,
         };
-        let html = page(&config, &[monitor], &[], &[], Utc::now());
+        let html = page(&config, &[monitor], &[], &[], &[], Utc::now());
         assert!(html.contains("<h1>A &amp; &lt;B&gt;</h1>"), "{html}");
         assert!(html.contains("a &amp; &lt;b&gt; &quot;c&quot;"), "{html}");
         assert!(html.contains("Major outage"));

@@ -9,5 +9,6 @@ mod api;
 mod cli;
 mod feed_snapshot;
 mod incidents;
+mod maintenance;
 mod monitoring;
 mod restart;

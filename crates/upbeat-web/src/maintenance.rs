@@ -1,0 +1,205 @@
+//! `/api/v1/maintenance`: scheduled maintenance windows, announced ahead.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use upbeat_core::Scope;
+use upbeat_core::maintenance::{Maintenance, check_window};
+use upbeat_store::NewMaintenance;
+
+use crate::auth::Bearer;
+use crate::incidents::{message, parse_body, rfc3339, title};
+use crate::{ApiError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/maintenance", get(list).post(create))
+        .route("/maintenance/{id}", get(show).patch(edit))
+        .route("/maintenance/{id}/updates", post(add_update))
+        .route("/maintenance/{id}/complete", post(complete))
+}
+
+#[derive(Serialize)]
+struct UpdateJson {
+    id: i64,
+    created_at: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct MaintenanceJson {
+    id: i64,
+    title: String,
+    status: &'static str,
+    scheduled_for: String,
+    scheduled_until: String,
+    components: Vec<String>,
+    created_at: String,
+    updates: Vec<UpdateJson>,
+}
+
+fn to_json(m: Maintenance, now: DateTime<Utc>) -> MaintenanceJson {
+    MaintenanceJson {
+        id: m.id,
+        status: m.status_at(now).as_str(),
+        scheduled_for: rfc3339(m.scheduled_for),
+        scheduled_until: rfc3339(m.scheduled_until),
+        created_at: rfc3339(m.created_at),
+        updates: m
+            .updates
+            .into_iter()
+            .map(|u| UpdateJson { id: u.id, created_at: rfc3339(u.created_at), message: u.body })
+            .collect(),
+        components: m.components,
+        title: m.title,
+    }
+}
+
+fn not_found(id: i64) -> ApiError {
+    ApiError::not_found("maintenance_not_found", format!("no maintenance has id {id}"))
+}
+
+fn window(from: DateTime<Utc>, until: DateTime<Utc>) -> Result<(), ApiError> {
+    check_window(from, until).map_err(|m| ApiError::bad_request("invalid_value", "scheduled_until", m))
+}
+
+fn respond(state: &AppState, status: StatusCode, m: Maintenance) -> Response {
+    (state.changed)();
+    (status, Json(to_json(m, (state.now)()))).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    limit: Option<usize>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Read)?;
+    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", "limit", e.body_text()))?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit", "limit must be between 1 and 1000"));
+    }
+    let now = (state.now)();
+    let windows: Vec<MaintenanceJson> =
+        state.store.maintenances(limit, None).await?.into_iter().map(|m| to_json(m, now)).collect();
+    Ok(Json(serde_json::json!({ "maintenance": windows })).into_response())
+}
+
+async fn show(State(state): State<AppState>, bearer: Bearer, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    bearer.require(Scope::Read)?;
+    let m = state.store.maintenance(id).await?.ok_or_else(|| not_found(id))?;
+    Ok(Json(to_json(m, (state.now)())).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    title: String,
+    message: String,
+    scheduled_for: DateTime<Utc>,
+    scheduled_until: DateTime<Utc>,
+    #[serde(default)]
+    components: Vec<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Write)?;
+    let (body, _): (CreateBody, Bytes) = parse_body(body)?;
+    window(body.scheduled_for, body.scheduled_until)?;
+    for (i, id) in body.components.iter().enumerate() {
+        if state.config.component(id).is_none() {
+            return Err(ApiError::bad_request(
+                "unknown_component",
+                &format!("components[{i}]"),
+                format!("no component has id `{id}`"),
+            ));
+        }
+    }
+    let new = NewMaintenance {
+        title: title(&body.title)?,
+        message: message(&body.message)?,
+        scheduled_for: body.scheduled_for,
+        scheduled_until: body.scheduled_until,
+        components: body.components,
+    };
+    let m = state.store.create_maintenance(&new, (state.now)()).await?;
+    Ok(respond(&state, StatusCode::CREATED, m))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditBody {
+    title: Option<String>,
+    scheduled_for: Option<DateTime<Utc>>,
+    scheduled_until: Option<DateTime<Utc>>,
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<i64>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Write)?;
+    let (body, _): (EditBody, Bytes) = parse_body(body)?;
+    let current = state.store.maintenance(id).await?.ok_or_else(|| not_found(id))?;
+    window(
+        body.scheduled_for.unwrap_or(current.scheduled_for),
+        body.scheduled_until.unwrap_or(current.scheduled_until),
+    )?;
+    let new_title = body.title.as_deref().map(title).transpose()?;
+    let m = state
+        .store
+        .edit_maintenance(id, new_title.as_deref(), body.scheduled_for, body.scheduled_until, (state.now)())
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    Ok(respond(&state, StatusCode::OK, m))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    message: String,
+}
+
+async fn add_update(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<i64>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Write)?;
+    let (body, _): (UpdateBody, Bytes) = parse_body(body)?;
+    let text = message(&body.message)?;
+    let m = state.store.add_maintenance_update(id, &text, (state.now)()).await?.ok_or_else(|| not_found(id))?;
+    Ok(respond(&state, StatusCode::CREATED, m))
+}
+
+/// Ends the window now; one that has not started yet is cancelled (it starts and ends now).
+async fn complete(State(state): State<AppState>, bearer: Bearer, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    bearer.require(Scope::Write)?;
+    let now = (state.now)();
+    let current = state.store.maintenance(id).await?.ok_or_else(|| not_found(id))?;
+    if current.scheduled_until <= now {
+        return Ok(Json(to_json(current, now)).into_response());
+    }
+    let from = current.scheduled_for.min(now);
+    let m = state.store.edit_maintenance(id, None, Some(from), Some(now), now).await?.ok_or_else(|| not_found(id))?;
+    Ok(respond(&state, StatusCode::OK, m))
+}
