@@ -110,6 +110,15 @@ pub struct Incident {
     pub updated_at: DateTime<Utc>,
     /// Newest first.
     pub updates: Vec<IncidentUpdate>,
+    pub postmortem: Option<Postmortem>,
+}
+
+/// What happened and what changes, written after the incident.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Postmortem {
+    /// Markdown.
+    pub body: String,
+    pub published_at: DateTime<Utc>,
 }
 
 impl Incident {

@@ -256,6 +256,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Option<Incident>>;
 
+    /// Sets or replaces the incident's postmortem.
+    async fn set_postmortem(
+        &self,
+        incident: i64,
+        body: &str,
+        published_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Incident>>;
+
     async fn create_maintenance(&self, new: &NewMaintenance, now: DateTime<Utc>) -> Result<Maintenance>;
 
     async fn maintenance(&self, id: i64) -> Result<Option<Maintenance>>;

@@ -14,7 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{QueryBuilder, Row, Sqlite};
 use upbeat_core::feed::FeedEvent;
 use upbeat_core::incident::{
-    self as incident_model, ComponentStatuses, Impact, Incident, IncidentStatus, IncidentUpdate,
+    self as incident_model, ComponentStatuses, Impact, Incident, IncidentStatus, IncidentUpdate, Postmortem,
 };
 use upbeat_core::maintenance::{Maintenance, MaintenanceUpdate};
 use upbeat_core::{MonitorId, MonitorState, Outage, OutageId, Sample, Scope, Transition};
@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "incidents", include_str!("../migrations/sqlite/0002_incidents.sql")),
     (3, "maintenance", include_str!("../migrations/sqlite/0003_maintenance.sql")),
+    (4, "postmortems", include_str!("../migrations/sqlite/0004_postmortems.sql")),
 ];
 
 /// SQLite allows 32766 bound parameters per statement; a sample row binds 11.
@@ -634,6 +635,25 @@ impl Store for SqliteStore {
         tx.commit().await?;
         self.incident(incident).await
     }
+    async fn set_postmortem(
+        &self,
+        incident: i64,
+        body: &str,
+        published_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Incident>> {
+        let done = sqlx::query(
+            "UPDATE incidents SET postmortem_body = ?, postmortem_published_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(body)
+        .bind(ms(published_at))
+        .bind(ms(now))
+        .bind(incident)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 { Ok(None) } else { self.incident(incident).await }
+    }
+
     async fn create_maintenance(&self, new: &NewMaintenance, now: DateTime<Utc>) -> Result<Maintenance> {
         let mut tx = self.pool.begin().await?;
         let id = sqlx::query(
@@ -808,6 +828,13 @@ fn incident_row(row: &sqlx::sqlite::SqliteRow) -> Result<Incident> {
         created_at: time(row.try_get("created_at")?),
         updated_at: time(row.try_get("updated_at")?),
         updates: Vec::new(),
+        postmortem: match (
+            row.try_get::<Option<String>, _>("postmortem_body")?,
+            row.try_get::<Option<i64>, _>("postmortem_published_at")?,
+        ) {
+            (Some(body), Some(at)) => Some(Postmortem { body, published_at: time(at) }),
+            _ => None,
+        },
     })
 }
 

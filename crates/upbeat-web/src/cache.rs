@@ -63,6 +63,8 @@ pub struct Snapshot {
     pub incidents: std::collections::HashMap<i64, Rendered>,
     /// The first page of `/history`.
     pub history: Rendered,
+    pub history_rss: Rendered,
+    pub history_atom: Rendered,
     pub rss: Rendered,
     pub atom: Rendered,
     pub json: Rendered,
@@ -104,7 +106,14 @@ pub async fn rebuild(state: &AppState) -> Result<Option<DateTime<Utc>>, StoreErr
     let next_edge = maintenances.iter().filter_map(|m| m.next_edge(now)).min();
     let modified = items.first().map_or(now, |i| i.published);
     let html = |body: String| Rendered::new(body, "text/html; charset=utf-8", now);
+    let history_feed = &recent_incidents[..recent_incidents.len().min(HISTORY_FEED_ITEMS)];
     state.cache.set(Snapshot {
+        history_rss: Rendered::new(render::history_rss(page, history_feed), "application/rss+xml; charset=utf-8", now),
+        history_atom: Rendered::new(
+            render::history_atom(page, history_feed, now),
+            "application/atom+xml; charset=utf-8",
+            now,
+        ),
         page: html(render::page(&state.config, &monitors, &outages, &open, &maintenances, now)),
         incidents: recent_incidents
             .iter()
@@ -122,6 +131,9 @@ pub async fn rebuild(state: &AppState) -> Result<Option<DateTime<Utc>>, StoreErr
     });
     Ok(next_edge)
 }
+
+/// How many incidents the history feeds carry.
+const HISTORY_FEED_ITEMS: usize = 50;
 
 /// How many of the newest incidents have their page rendered ahead.
 const CACHED_INCIDENTS: usize = 200;
@@ -242,4 +254,12 @@ pub async fn history(
 
 fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+pub async fn history_rss(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state, &headers, |s| &s.history_rss)
+}
+
+pub async fn history_atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    serve(&state, &headers, |s| &s.history_atom)
 }

@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}/updates", post(add_update))
         .route("/incidents/{id}/updates/{update}", patch(edit_update).delete(delete_update))
         .route("/incidents/{id}/resolve", post(resolve))
+        .route("/incidents/{id}/postmortem", axum::routing::put(postmortem))
 }
 
 pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
@@ -60,6 +61,13 @@ struct IncidentJson {
     updated_at: String,
     url: String,
     updates: Vec<UpdateJson>,
+    postmortem: Option<PostmortemJson>,
+}
+
+#[derive(Serialize)]
+struct PostmortemJson {
+    message: String,
+    published_at: String,
 }
 
 fn statuses_json(components: &ComponentStatuses) -> BTreeMap<String, &'static str> {
@@ -91,6 +99,7 @@ fn to_json(i: Incident, base_url: &str) -> IncidentJson {
             .collect(),
         url,
         title: i.title,
+        postmortem: i.postmortem.map(|p| PostmortemJson { message: p.body, published_at: rfc3339(p.published_at) }),
     }
 }
 
@@ -385,5 +394,30 @@ async fn delete_update(
         .delete_update(id, update, &bearer.0.name, (state.now)())
         .await?
         .ok_or_else(|| ApiError::not_found("update_not_found", format!("incident {id} has no update {update}")))?;
+    Ok(ok(incident, &state))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostmortemBody {
+    message: String,
+    published_at: Option<DateTime<Utc>>,
+}
+
+async fn postmortem(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<i64>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Write)?;
+    let (body, _): (PostmortemBody, Bytes) = parse_body(body)?;
+    let text = message(&body.message)?;
+    let now = (state.now)();
+    let incident = state
+        .store
+        .set_postmortem(id, &text, body.published_at.unwrap_or(now), now)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     Ok(ok(incident, &state))
 }

@@ -84,6 +84,8 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(cache::page))
         .route("/incident/{id}", get(cache::incident))
         .route("/history", get(cache::history))
+        .route("/history.rss", get(cache::history_rss))
+        .route("/history.atom", get(cache::history_atom))
         .route("/feed.rss", get(cache::rss))
         .route("/feed.atom", get(cache::atom))
         .route("/feed.json", get(cache::json_feed))

@@ -28,6 +28,9 @@ fn templates() -> &'static Environment<'static> {
             ("page.html", include_str!("../templates/page.html")),
             ("incident.html", include_str!("../templates/incident.html")),
             ("history.html", include_str!("../templates/history.html")),
+            ("history_item.html", include_str!("../templates/history_item.html")),
+            ("history.rss.xml", include_str!("../templates/history.rss.xml")),
+            ("history.atom.xml", include_str!("../templates/history.atom.xml")),
             ("rss.xml", include_str!("../templates/rss.xml")),
             ("atom.xml", include_str!("../templates/atom.xml")),
         ] {
@@ -40,8 +43,9 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-/// Escapes the five markup characters and nothing else: minijinja's HTML escaping also turns `/`
-/// into `&#x2f;`, which is valid but makes every URL in a feed unreadable.
+/// Escapes `&`, `<`, `>` and `"` and nothing else: minijinja's HTML escaping also turns `/` into
+/// `&#x2f;` and `'` into `&#x27;`, which is valid but makes every URL and apostrophe in a feed
+/// unreadable. Every attribute in upbeat's templates is double-quoted, so `'` needs no escape.
 fn markup_formatter(
     out: &mut minijinja::Output,
     state: &mut minijinja::State,
@@ -60,7 +64,6 @@ fn markup_formatter(
             '<' => escaped.push_str("&lt;"),
             '>' => escaped.push_str("&gt;"),
             '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
             c => escaped.push(c),
         }
     }
@@ -376,6 +379,10 @@ pub fn incident_page(config: &Config, incident: &Incident, now: DateTime<Utc>) -
         resolved => incident.resolved_at.map(|t| local.at(t)),
         duration => incident.resolved_at.map(|t| human((t - incident.started_at).to_std().unwrap_or_default())),
         components, updates => update_contexts(incident, &local),
+        postmortem => incident.postmortem.as_ref().map(|p| context! {
+            at => local.at(p.published_at), iso => p.published_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            html => minijinja::Value::from_safe_string(crate::markdown::to_html(&p.body)),
+        }),
     };
     render(
         "incident.html",
@@ -384,6 +391,65 @@ pub fn incident_page(config: &Config, incident: &Incident, now: DateTime<Utc>) -
             root => "../", generated => local.at(now), incident => ctx,
         },
     )
+}
+
+/// One incident as Atlassian Statuspage's history feeds carry it: every update, newest first, in
+/// one HTML body (`<small>` date, `<strong>` status, the text), the postmortem first when there is one.
+fn history_body(incident: &Incident) -> String {
+    let line = |at: DateTime<Utc>, status: &str, body: &str| {
+        context! {
+            month => at.format("%b").to_string(), day => at.format("%-d").to_string(),
+            time => at.format("%H:%M").to_string(), status => status.to_owned(),
+            text => crate::markdown::to_text(body),
+        }
+    };
+    let mut updates: Vec<minijinja::Value> = Vec::new();
+    if let Some(p) = &incident.postmortem {
+        updates.push(line(p.published_at, "Postmortem", &p.body));
+    }
+    updates.extend(incident.updates.iter().map(|u| line(u.created_at, u.status.label(), &u.body)));
+    render("history_item.html", context! { updates })
+}
+
+fn history_items(page: &Page, incidents: &[Incident]) -> Vec<minijinja::Value> {
+    incidents
+        .iter()
+        .map(|i| {
+            context! {
+                title => i.title.clone(), link => upbeat_core::incident::link(&page.base_url, i.id),
+                body => history_body(i), pub_date => rfc2822(i.started_at),
+                published => i.started_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                updated => i.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            }
+        })
+        .collect()
+}
+
+/// `/history.rss`: one item per incident, in Statuspage's history-feed shape.
+pub fn history_rss(page: &Page, incidents: &[Incident]) -> String {
+    let mut out = render(
+        "history.rss.xml",
+        context! {
+            title => page.title.clone(), base_url => page.base_url.clone(), language => page.language.clone(),
+            items => history_items(page, incidents),
+        },
+    );
+    out.push('\n');
+    out
+}
+
+/// `/history.atom`: the same in Atom.
+pub fn history_atom(page: &Page, incidents: &[Incident], now: DateTime<Utc>) -> String {
+    let updated = incidents.iter().map(|i| i.updated_at).max().unwrap_or(now);
+    let mut out = render(
+        "history.atom.xml",
+        context! {
+            title => page.title.clone(), base_url => page.base_url.clone(), language => page.language.clone(),
+            updated => updated.to_rfc3339_opts(SecondsFormat::Secs, true), items => history_items(page, incidents),
+        },
+    );
+    out.push('\n');
+    out
 }
 
 /// How many incidents a page of `/history` lists.
@@ -481,5 +547,74 @@ mod tests {
         assert!(html.contains("a &amp; &lt;b&gt; &quot;c&quot;"), "{html}");
         assert!(html.contains("Major outage"));
         assert!(!html.contains("<b>"));
+    }
+
+    fn fixed_incident() -> Incident {
+        use upbeat_core::incident::{ComponentStatus, Impact, IncidentStatus, IncidentUpdate, Postmortem};
+        let at = |h, mi| Utc.with_ymd_and_hms(2025, 6, 23, h, mi, 0).unwrap();
+        let update = |id, status, body: &str, t| IncidentUpdate {
+            id,
+            incident_id: 607839,
+            created_at: t,
+            status,
+            body: body.into(),
+            components: Default::default(),
+            guid_hash: upbeat_core::incident::update_guid_hash(607839, id),
+        };
+        Incident {
+            id: 607839,
+            title: "Incoming traffic being blocked".into(),
+            impact: Impact::Major,
+            status: IncidentStatus::Resolved,
+            components: [("api".to_string(), ComponentStatus::MajorOutage)].into(),
+            started_at: at(18, 25),
+            resolved_at: Some(at(18, 45)),
+            created_at: at(18, 25),
+            updated_at: at(18, 45),
+            updates: vec![
+                update(2, IncidentStatus::Resolved, "This issue is now **resolved**.", at(18, 45)),
+                update(
+                    1,
+                    IncidentStatus::Investigating,
+                    "We're investigating reports of errors; see <https://example.com/>.",
+                    at(18, 25),
+                ),
+            ],
+            postmortem: Some(Postmortem {
+                body: "## What happened\n\nA provider blocked traffic.".into(),
+                published_at: at(20, 0),
+            }),
+        }
+    }
+
+    fn incident_config() -> Config {
+        let src = "[page]\ntitle = \"Buttondown\"\nbase_url = \"https://status.buttondown.com/\"\n[[component]]\nid = \"api\"\nname = \"API\"\n";
+        Config::parse("test.toml", src).unwrap()
+    }
+
+    #[test]
+    fn incident_page_snapshot() {
+        let now = Utc.with_ymd_and_hms(2025, 7, 1, 0, 0, 0).unwrap();
+        let html = incident_page(&incident_config(), &fixed_incident(), now);
+        let main = &html[html.find("<main>").unwrap()..];
+        insta::assert_snapshot!(main);
+    }
+
+    #[test]
+    fn incident_feed_items_and_history_feed_snapshots() {
+        let config = incident_config();
+        let events: Vec<FeedEvent> = fixed_incident()
+            .updates
+            .iter()
+            .map(|u| FeedEvent::IncidentUpdate {
+                incident_id: u.incident_id,
+                title: "Incoming traffic being blocked".into(),
+                guid_hash: u.guid_hash.clone(),
+                body: u.body.clone(),
+                at: u.created_at,
+            })
+            .collect();
+        insta::assert_snapshot!("incident_rss", rss(&config.page, &items(&config.page.base_url, &events, 250)));
+        insta::assert_snapshot!("history_rss", history_rss(&config.page, &[fixed_incident()]));
     }
 }

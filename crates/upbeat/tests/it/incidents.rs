@@ -61,6 +61,7 @@ async fn every_incident_route_checks_the_token_and_its_scope() {
         ("POST", format!("/api/v1/incidents/{id}/updates"), Some(update_body.clone()), true),
         ("PATCH", format!("/api/v1/incidents/{id}/updates/{update}"), Some(update_body), true),
         ("POST", format!("/api/v1/incidents/{id}/resolve"), Some(json!({"message": "Done."})), true),
+        ("PUT", format!("/api/v1/incidents/{id}/postmortem"), Some(json!({"message": "What happened."})), true),
         ("DELETE", format!("/api/v1/incidents/{id}/updates/{update}"), None, true),
     ];
     for (method, path, body, writes) in routes {
@@ -277,6 +278,28 @@ async fn the_page_the_incident_page_and_history_show_incidents() {
     assert!(history.contains(&month), "grouped by month: {history}");
     let page = app.text("/").await;
     assert!(!page.contains("Active incidents"), "resolved incidents leave the page");
+
+    // A postmortem, on the incident's page and first in its history-feed entry.
+    let postmortem = json!({"message": "## What happened\n\nThe queue filled up."});
+    let (status, incident) =
+        send(&app, "PUT", &format!("/api/v1/incidents/{id}/postmortem"), w, Some(postmortem)).await;
+    assert_eq!(status, 200, "{incident}");
+    assert_eq!(incident["postmortem"]["message"], "## What happened\n\nThe queue filled up.");
+    let detail = eventually("the postmortem on the incident page", Duration::from_secs(5), || async {
+        let detail = app.text(&format!("/incident/{id}")).await;
+        detail.contains("<h2>What happened</h2>").then_some(detail)
+    })
+    .await;
+    assert!(detail.contains("Postmortem"));
+    let history = feed_rs::parser::parse(app.text("/history.rss").await.as_bytes()).unwrap();
+    assert_eq!(history.entries.len(), 1);
+    let body = history.entries[0].summary.as_ref().map(|t| t.content.clone()).unwrap_or_default();
+    assert!(
+        body.contains("<strong>Postmortem</strong>") && body.contains("<strong>Resolved</strong> - Fixed."),
+        "{body}"
+    );
+    let atom = feed_rs::parser::parse(app.text("/history.atom").await.as_bytes()).unwrap();
+    assert_eq!(atom.entries[0].title.as_ref().unwrap().content, "Delays in email sending");
     app.stop().await;
 }
 
