@@ -1,16 +1,16 @@
 //! `/api/v1`: the management API. Every route but `openapi.json` needs a bearer token.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use upbeat_core::{MonitorId, Outage, Scope};
 use upbeat_store::OutageQuery;
 
 use crate::auth::Bearer;
+use crate::params::Limit;
 use crate::{ApiError, AppState, MonitorView};
 
 const OPENAPI: &str = include_str!("openapi.json");
@@ -141,24 +141,14 @@ async fn get_monitor(
     Ok(Json(MonitorJson::new(monitor, &state.config.page.base_url, (state.now)())).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OutagesParams {
-    limit: Option<usize>,
-}
-
 async fn monitor_outages(
     State(state): State<AppState>,
     bearer: Bearer,
     Path(id): Path<String>,
-    params: Result<Query<OutagesParams>, QueryRejection>,
+    limit: Limit,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Read)?;
-    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", "limit", e.body_text()))?;
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit", "limit must be between 1 and 1000"));
-    }
+    let limit = limit.or(100);
     let monitor = find(&state, &id)?;
     let query = OutageQuery { monitor: Some(MonitorId::clone(&monitor.id)), limit, ..OutageQuery::default() };
     let now = (state.now)();

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -22,6 +22,7 @@ use upbeat_core::incident::{self, ComponentStatus, ComponentStatuses, Impact, In
 use upbeat_store::{Created, IdempotencyKey, NewIncident, NewUpdate, UpdateEdit};
 
 use crate::auth::Bearer;
+use crate::params::Limit;
 use crate::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -162,23 +163,9 @@ fn ok(incident: Incident, state: &AppState) -> Response {
     Json(to_json(incident, &state.config.page.base_url)).into_response()
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListParams {
-    limit: Option<usize>,
-}
-
-async fn list(
-    State(state): State<AppState>,
-    bearer: Bearer,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
+async fn list(State(state): State<AppState>, bearer: Bearer, limit: Limit) -> Result<Response, ApiError> {
     bearer.require(Scope::Read)?;
-    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", "limit", e.body_text()))?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit", "limit must be between 1 and 1000"));
-    }
+    let limit = limit.or(50);
     let base = &state.config.page.base_url;
     let incidents: Vec<IncidentJson> =
         state.store.incidents(limit, false).await?.into_iter().map(|i| to_json(i, base)).collect();

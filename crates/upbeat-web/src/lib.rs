@@ -14,6 +14,7 @@ pub mod error;
 pub mod incidents;
 pub mod maintenance;
 pub mod markdown;
+pub mod params;
 pub mod render;
 
 use std::sync::Arc;

@@ -1,8 +1,8 @@
 //! `/api/v1/maintenance`: scheduled maintenance windows, announced ahead.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ use upbeat_store::NewMaintenance;
 
 use crate::auth::Bearer;
 use crate::incidents::{message, parse_body, rfc3339, title};
+use crate::params::Limit;
 use crate::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -74,23 +75,9 @@ fn respond(state: &AppState, status: StatusCode, m: Maintenance) -> Response {
     (status, Json(to_json(m, (state.now)()))).into_response()
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListParams {
-    limit: Option<usize>,
-}
-
-async fn list(
-    State(state): State<AppState>,
-    bearer: Bearer,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
+async fn list(State(state): State<AppState>, bearer: Bearer, limit: Limit) -> Result<Response, ApiError> {
     bearer.require(Scope::Read)?;
-    let Query(params) = params.map_err(|e| ApiError::bad_request("invalid_query", "limit", e.body_text()))?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", "limit", "limit must be between 1 and 1000"));
-    }
+    let limit = limit.or(50);
     let now = (state.now)();
     let windows: Vec<MaintenanceJson> =
         state.store.maintenances(limit, None).await?.into_iter().map(|m| to_json(m, now)).collect();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{Mode, Target, TestApp, eventually};
+use crate::helpers::{Mode, Target, TestApp, eventually, send};
 
 fn config(target: &Target) -> String {
     format!(
@@ -30,19 +30,6 @@ component = "api"
 "#,
         target.url("/")
     )
-}
-
-async fn send(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-    let mut request = app.client.request(method.parse().unwrap(), app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 fn at(seconds_from_now: i64) -> String {
