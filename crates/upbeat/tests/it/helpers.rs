@@ -128,6 +128,11 @@ pub fn db_url(dir: &tempfile::TempDir) -> String {
 impl TestApp {
     /// Starts the app with this configuration on port 0, on the database in `dir`.
     pub async fn spawn(config: &str, dir: &tempfile::TempDir) -> TestApp {
+        Self::spawn_with_clock(config, dir, Arc::new(SystemClock)).await
+    }
+
+    /// Starts the app with a clock the test controls.
+    pub async fn spawn_with_clock(config: &str, dir: &tempfile::TempDir, clock: Arc<dyn Clock>) -> TestApp {
         let config = Config::parse("test.toml", config).unwrap_or_else(|e| panic!("test config: {e}"));
         let db_url = db_url(dir);
         let store = upbeat_store::open(&db_url).await.expect("open the store");
@@ -139,7 +144,7 @@ impl TestApp {
             tokens.push(token);
         }
         drop(store);
-        let app = Application::build(config, &db_url, "127.0.0.1:0".parse().expect("addr"), Arc::new(SystemClock))
+        let app = Application::build(config, &db_url, "127.0.0.1:0".parse().expect("addr"), clock)
             .await
             .expect("the app starts");
         let addr = app.addr();
@@ -228,4 +233,23 @@ pub async fn send(
     let response = request.send().await.expect("request");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// A clock that moves only when the test says so.
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    pub fn at(t: chrono::DateTime<chrono::Utc>) -> Arc<ManualClock> {
+        Arc::new(ManualClock(std::sync::atomic::AtomicI64::new(t.timestamp_millis())))
+    }
+
+    pub fn set(&self, t: chrono::DateTime<chrono::Utc>) {
+        self.0.store(t.timestamp_millis(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.0.load(Ordering::SeqCst)).unwrap_or_default()
+    }
 }

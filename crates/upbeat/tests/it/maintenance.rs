@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{Mode, Target, TestApp, eventually, send};
+use crate::helpers::{ManualClock, Mode, Target, TestApp, eventually, send};
 
 fn config(target: &Target) -> String {
     format!(
@@ -131,6 +131,62 @@ async fn maintenance_routes_check_tokens_and_input() {
     let spec: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     for path in ["/maintenance", "/maintenance/{id}", "/maintenance/{id}/updates", "/maintenance/{id}/complete"] {
         assert!(spec["paths"].get(path).is_some(), "openapi.json lacks {path}");
+    }
+    app.stop().await;
+}
+
+/// The edges with an injected clock: one second before, exactly at, and after each edge.
+#[tokio::test]
+async fn the_window_status_follows_an_injected_clock_to_the_second() {
+    use chrono::TimeZone;
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap();
+    let clock = ManualClock::at(t0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[page]\ntitle = \"Clock\"\n[[component]]\nid = \"api\"\nname = \"API\"\n";
+    let app = TestApp::spawn_with_clock(config, &dir, clock.clone()).await;
+    let w = Some(app.write_token.as_str());
+    let iso = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let start = t0 + chrono::Duration::hours(1);
+    let end = t0 + chrono::Duration::hours(2);
+    let body = json!({"title": "Upgrade", "message": "Soon.", "scheduled_for": iso(start), "scheduled_until": iso(end), "components": ["api"]});
+    let (_, created) = send(&app, "POST", "/api/v1/maintenance", w, Some(body)).await;
+    let id = created["id"].as_i64().unwrap();
+    let second = chrono::Duration::seconds(1);
+    for (now, status, page_says) in [
+        (start - second, "scheduled", "Scheduled ·"),
+        (start, "in_progress", "In progress ·"),
+        (end - second, "in_progress", "In progress ·"),
+        (end, "completed", ""),
+    ] {
+        clock.set(now);
+        let (_, m) = send(&app, "GET", &format!("/api/v1/maintenance/{id}"), Some(&app.read_token), None).await;
+        assert_eq!(m["status"], status, "at {now}");
+        // Any write re-renders the page at once; the page reads the same clock.
+        send(
+            &app,
+            "POST",
+            &format!("/api/v1/maintenance/{id}/updates"),
+            w,
+            Some(json!({"message": format!("At {now}.")})),
+        )
+        .await;
+        // A completed window leaves the page, its updates with it.
+        let page = eventually(&format!("the page at {now}"), Duration::from_secs(5), || async {
+            let page = app.text("/").await;
+            let fresh = if page_says.is_empty() {
+                !page.contains("Scheduled maintenance")
+            } else {
+                page.contains(&format!("At {now}."))
+            };
+            fresh.then_some(page)
+        })
+        .await;
+        if page_says.is_empty() {
+            assert!(!page.contains("Scheduled maintenance"), "at {now}: {page}");
+        } else {
+            assert!(page.contains(page_says), "at {now}: {page}");
+            assert_eq!(page.contains("Under maintenance"), status == "in_progress", "at {now}");
+        }
     }
     app.stop().await;
 }
