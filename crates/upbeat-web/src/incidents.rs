@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -22,7 +22,7 @@ use upbeat_core::incident::{self, ComponentStatus, ComponentStatuses, Impact, In
 use upbeat_store::{Created, IdempotencyKey, NewIncident, NewUpdate, UpdateEdit};
 
 use crate::auth::Bearer;
-use crate::params::Limit;
+use crate::params::{ApiPath, Limit};
 use crate::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -172,7 +172,7 @@ async fn list(State(state): State<AppState>, bearer: Bearer, limit: Limit) -> Re
     Ok(Json(serde_json::json!({ "incidents": incidents })).into_response())
 }
 
-async fn show(State(state): State<AppState>, bearer: Bearer, Path(id): Path<i64>) -> Result<Response, ApiError> {
+async fn show(State(state): State<AppState>, bearer: Bearer, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
     bearer.require(Scope::Read)?;
     let incident = state.store.incident(id).await?.ok_or_else(|| not_found(id))?;
     Ok(Json(to_json(incident, &state.config.page.base_url)).into_response())
@@ -248,7 +248,7 @@ struct EditBody {
 async fn edit(
     State(state): State<AppState>,
     bearer: Bearer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
@@ -308,7 +308,7 @@ async fn post_update(
 async fn add_update(
     State(state): State<AppState>,
     bearer: Bearer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
@@ -327,7 +327,7 @@ struct ResolveBody {
 async fn resolve(
     State(state): State<AppState>,
     bearer: Bearer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
@@ -348,7 +348,7 @@ struct EditUpdateBody {
 async fn edit_update(
     State(state): State<AppState>,
     bearer: Bearer,
-    Path((id, update)): Path<(i64, i64)>,
+    ApiPath((id, update)): ApiPath<(i64, i64)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
@@ -373,7 +373,7 @@ async fn edit_update(
 async fn delete_update(
     State(state): State<AppState>,
     bearer: Bearer,
-    Path((id, update)): Path<(i64, i64)>,
+    ApiPath((id, update)): ApiPath<(i64, i64)>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
     let incident = state
@@ -394,7 +394,7 @@ struct PostmortemBody {
 async fn postmortem(
     State(state): State<AppState>,
     bearer: Bearer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;

@@ -1,8 +1,8 @@
 //! `/api/v1/maintenance`: scheduled maintenance windows, announced ahead.
 
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,7 @@ use upbeat_store::NewMaintenance;
 
 use crate::auth::Bearer;
 use crate::incidents::{message, parse_body, rfc3339, title};
-use crate::params::Limit;
+use crate::params::{ApiPath, Limit};
 use crate::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -84,7 +84,7 @@ async fn list(State(state): State<AppState>, bearer: Bearer, limit: Limit) -> Re
     Ok(Json(serde_json::json!({ "maintenance": windows })).into_response())
 }
 
-async fn show(State(state): State<AppState>, bearer: Bearer, Path(id): Path<i64>) -> Result<Response, ApiError> {
+async fn show(State(state): State<AppState>, bearer: Bearer, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
     bearer.require(Scope::Read)?;
     let m = state.store.maintenance(id).await?.ok_or_else(|| not_found(id))?;
     Ok(Json(to_json(m, (state.now)())).into_response())
@@ -140,7 +140,7 @@ struct EditBody {
 async fn edit(
     State(state): State<AppState>,
     bearer: Bearer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
@@ -168,7 +168,7 @@ struct UpdateBody {
 async fn add_update(
     State(state): State<AppState>,
     bearer: Bearer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
@@ -179,7 +179,11 @@ async fn add_update(
 }
 
 /// Ends the window now; one that has not started yet is cancelled (it starts and ends now).
-async fn complete(State(state): State<AppState>, bearer: Bearer, Path(id): Path<i64>) -> Result<Response, ApiError> {
+async fn complete(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
     let now = (state.now)();
     let current = state.store.maintenance(id).await?.ok_or_else(|| not_found(id))?;

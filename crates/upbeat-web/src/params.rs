@@ -36,3 +36,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Limit {
         }
     }
 }
+
+/// A path parameter that answers a malformed value (`/incidents/abc`) with the API's JSON error.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(e) => Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_path", e.body_text())),
+        }
+    }
+}

@@ -215,7 +215,12 @@ async fn bad_input_gets_a_json_error_and_creates_nothing() {
     let (status, _) = send(&app, "GET", "/api/v1/incidents/12345", Some(&app.read_token), None).await;
     assert_eq!(status, 404);
     let (status, error) = send(&app, "GET", "/api/v1/incidents/abc", Some(&app.read_token), None).await;
-    assert!(status == 400 || status == 404, "{status} {error}");
+    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_path")), "{error}");
+    let (status, error) = send(&app, "DELETE", "/api/v1/incidents/1/updates/x", Some(&app.write_token), None).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_path")), "{error}");
+    let (status, error) =
+        send(&app, "GET", "/api/v1/maintenance/99999999999999999999", Some(&app.read_token), None).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_path")), "{error}");
     let (_, list) = send(&app, "GET", "/api/v1/incidents", Some(&app.read_token), None).await;
     assert_eq!(list["incidents"], json!([]), "nothing was half-written");
     app.stop().await;
