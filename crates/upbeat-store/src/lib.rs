@@ -274,6 +274,17 @@ pub trait Store: Send + Sync + 'static {
 
     async fn add_maintenance_update(&self, id: i64, body: &str, at: DateTime<Utc>) -> Result<Option<Maintenance>>;
 
+    /// Replaces an update's text (`Some`) or removes it (`None`), keeping what it was in the audit.
+    /// `None` when the window has no such update.
+    async fn change_maintenance_update(
+        &self,
+        id: i64,
+        update: i64,
+        body: Option<&str>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Maintenance>>;
+
     /// Changes a window's title or edges (completing it early is moving its end to now).
     async fn edit_maintenance(
         &self,

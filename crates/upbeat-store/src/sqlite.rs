@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "incidents", include_str!("../migrations/sqlite/0002_incidents.sql")),
     (3, "maintenance", include_str!("../migrations/sqlite/0003_maintenance.sql")),
     (4, "postmortems", include_str!("../migrations/sqlite/0004_postmortems.sql")),
+    (5, "maintenance_update_audit", include_str!("../migrations/sqlite/0005_maintenance_update_audit.sql")),
 ];
 
 /// SQLite allows 32766 bound parameters per statement; a sample row binds 11.
@@ -720,6 +721,40 @@ impl Store for SqliteStore {
         self.maintenance(id).await
     }
 
+    async fn change_maintenance_update(
+        &self,
+        id: i64,
+        update: i64,
+        body: Option<&str>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Maintenance>> {
+        let mut tx = self.pool.begin().await?;
+        let audited = sqlx::query(
+            "INSERT INTO maintenance_update_audit (update_id, action, old_body, actor, at)
+             SELECT id, ?, body, ?, ? FROM maintenance_updates WHERE id = ? AND maintenance_id = ? AND deleted_at IS NULL",
+        )
+        .bind(if body.is_some() { "edit" } else { "delete" })
+        .bind(actor)
+        .bind(ms(now))
+        .bind(update)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if audited.rows_affected() == 0 {
+            return Ok(None);
+        }
+        match body {
+            Some(body) => sqlx::query("UPDATE maintenance_updates SET body = ? WHERE id = ?").bind(body),
+            None => sqlx::query("UPDATE maintenance_updates SET deleted_at = ? WHERE id = ?").bind(ms(now)),
+        }
+        .bind(update)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.maintenance(id).await
+    }
+
     async fn edit_maintenance(
         &self,
         id: i64,
@@ -753,13 +788,20 @@ impl SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         let updates = sqlx::query(
-            "SELECT id, created_at, body FROM maintenance_updates WHERE maintenance_id = ? ORDER BY created_at DESC, id DESC",
+            "SELECT id, created_at, body FROM maintenance_updates WHERE maintenance_id = ? AND deleted_at IS NULL
+             ORDER BY created_at DESC, id DESC",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|u| Ok(MaintenanceUpdate { id: u.try_get("id")?, created_at: time(u.try_get("created_at")?), body: u.try_get("body")? }))
+        .map(|u| {
+            Ok(MaintenanceUpdate {
+                id: u.try_get("id")?,
+                created_at: time(u.try_get("created_at")?),
+                body: u.try_get("body")?,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
         Ok(Maintenance {
             id,

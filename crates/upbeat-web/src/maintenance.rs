@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/maintenance", get(list).post(create))
         .route("/maintenance/{id}", get(show).patch(edit))
         .route("/maintenance/{id}/updates", post(add_update))
+        .route("/maintenance/{id}/updates/{update}", axum::routing::patch(edit_update).delete(delete_update))
         .route("/maintenance/{id}/complete", post(complete))
 }
 
@@ -193,4 +194,39 @@ async fn complete(
     let from = current.scheduled_for.min(now);
     let m = state.store.edit_maintenance(id, None, Some(from), Some(now), now).await?.ok_or_else(|| not_found(id))?;
     Ok(respond(&state, StatusCode::OK, m))
+}
+
+async fn edit_update(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    ApiPath((id, update)): ApiPath<(i64, i64)>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Write)?;
+    let (body, _): (UpdateBody, Bytes) = parse_body(body)?;
+    let text = message(&body.message)?;
+    change_update(&state, &bearer, id, update, Some(&text)).await
+}
+
+async fn delete_update(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    ApiPath((id, update)): ApiPath<(i64, i64)>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Write)?;
+    change_update(&state, &bearer, id, update, None).await
+}
+
+async fn change_update(
+    state: &AppState,
+    bearer: &Bearer,
+    id: i64,
+    update: i64,
+    body: Option<&str>,
+) -> Result<Response, ApiError> {
+    let m =
+        state.store.change_maintenance_update(id, update, body, &bearer.0.name, (state.now)()).await?.ok_or_else(
+            || ApiError::not_found("update_not_found", format!("maintenance {id} has no update {update}")),
+        )?;
+    Ok(respond(state, StatusCode::OK, m))
 }

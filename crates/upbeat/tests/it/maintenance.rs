@@ -97,12 +97,15 @@ async fn maintenance_routes_check_tokens_and_input() {
     let window = || json!({"title": "Later", "message": "Soon.", "scheduled_for": at(3600), "scheduled_until": at(7200), "components": ["api"]});
     let (_, created) = send(&app, "POST", "/api/v1/maintenance", Some(&app.write_token), Some(window())).await;
     let id = created["id"].as_i64().unwrap();
+    let first = created["updates"][0]["id"].as_i64().unwrap();
     let routes: Vec<(&str, String, Option<Value>, bool)> = vec![
         ("GET", "/api/v1/maintenance".into(), None, false),
         ("GET", format!("/api/v1/maintenance/{id}"), None, false),
         ("POST", "/api/v1/maintenance".into(), Some(window()), true),
         ("PATCH", format!("/api/v1/maintenance/{id}"), Some(json!({"title": "Later still"})), true),
         ("POST", format!("/api/v1/maintenance/{id}/updates"), Some(json!({"message": "Moved."})), true),
+        ("PATCH", format!("/api/v1/maintenance/{id}/updates/{first}"), Some(json!({"message": "Sooner."})), true),
+        ("DELETE", format!("/api/v1/maintenance/{id}/updates/{first}"), None, true),
         ("POST", format!("/api/v1/maintenance/{id}/complete"), None, true),
     ];
     for (method, path, body, writes) in routes {
@@ -117,6 +120,12 @@ async fn maintenance_routes_check_tokens_and_input() {
     }
     let (_, cancelled) = send(&app, "GET", &format!("/api/v1/maintenance/{id}"), Some(&app.read_token), None).await;
     assert_eq!(cancelled["status"], "completed", "completing a window that has not started cancels it");
+    let messages: Vec<&str> =
+        cancelled["updates"].as_array().unwrap().iter().map(|u| u["message"].as_str().unwrap()).collect();
+    assert_eq!(messages, vec!["Moved."], "the edited first update was then deleted");
+    let (status, error) =
+        send(&app, "DELETE", &format!("/api/v1/maintenance/{id}/updates/{first}"), Some(&app.write_token), None).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (404, Some("update_not_found")), "deleted once");
 
     let mut backwards = window();
     backwards["scheduled_until"] = json!(at(60));
@@ -129,7 +138,13 @@ async fn maintenance_routes_check_tokens_and_input() {
     let (status, error) = send(&app, "GET", "/api/v1/maintenance/999", Some(&app.read_token), None).await;
     assert_eq!((status, error["error"]["code"].as_str()), (404, Some("maintenance_not_found")));
     let spec: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
-    for path in ["/maintenance", "/maintenance/{id}", "/maintenance/{id}/updates", "/maintenance/{id}/complete"] {
+    for path in [
+        "/maintenance",
+        "/maintenance/{id}",
+        "/maintenance/{id}/updates",
+        "/maintenance/{id}/updates/{update}",
+        "/maintenance/{id}/complete",
+    ] {
         assert!(spec["paths"].get(path).is_some(), "openapi.json lacks {path}");
     }
     app.stop().await;
