@@ -1,20 +1,32 @@
-//! The command line: `upbeat serve`, `upbeat config check`, `upbeat token create`.
+//! The command line: `upbeat serve`, `upbeat config check`, `upbeat token create`, and
+//! `upbeat incident open|update|resolve|list`, a thin client of a running server's API
+//! ([`crate::client`] does the HTTP; this file parses arguments, gathers messages and prints).
 //!
 //! Every command returns an [`Exit`]; `main` prints and exits with its code. Configuration errors
 //! exit 2 with one line per error, everything else that fails exits 1 with one clear line.
 
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use upbeat_core::config::ConfigErrors;
+use upbeat_core::incident::{ComponentStatus, Impact, IncidentStatus};
 use upbeat_core::{Config, Scope};
 
 use crate::app::Application;
+use crate::client::{self, Client, NewIncident, NewUpdate};
 use crate::clock::{Clock, SystemClock};
 
 pub const DEFAULT_DB: &str = "sqlite://upbeat.db";
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+/// What `incident resolve` says when no message is given and none can be asked for.
+pub const DEFAULT_RESOLVE_MESSAGE: &str = "This incident has been resolved.";
 
 #[derive(Parser, Debug)]
 #[command(name = "upbeat", version, about = "Uptime monitor, heartbeat monitor and status page in one binary.")]
@@ -44,6 +56,91 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Opens, updates, resolves and lists incidents on a running server, through its API.
+    Incident {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
+}
+
+/// Where the server is and how to authenticate; accepted before or after the subcommand.
+#[derive(Args, Debug)]
+pub struct RemoteArgs {
+    /// The upbeat server's URL.
+    #[arg(long, global = true, env = "UPBEAT_SERVER", default_value = DEFAULT_SERVER)]
+    pub server: String,
+    /// An API token (`upbeat token create --scope write`); required.
+    #[arg(long, global = true, env = "UPBEAT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IncidentCommand {
+    /// Opens an incident and prints its id alone on stdout.
+    ///
+    /// The message comes from --message, else from stdin when it is not a terminal, else from
+    /// $VISUAL or $EDITOR. A retry of the request never creates the incident twice.
+    Open {
+        /// The incident's title.
+        title: String,
+        /// How bad it is (the server's default: minor).
+        #[arg(long, value_parser = impacts())]
+        impact: Option<String>,
+        /// Where it stands (the server's default: investigating).
+        #[arg(long, value_parser = incident_statuses())]
+        status: Option<String>,
+        /// An affected component, as ID or ID=STATUS; ID alone means ID=partial_outage. Repeatable.
+        #[arg(long = "component", value_name = "ID[=STATUS]", value_parser = component_or_default)]
+        components: Vec<(String, String)>,
+        /// The first update's Markdown; `-` reads it from stdin.
+        #[arg(long, value_name = "TEXT|-")]
+        message: Option<String>,
+        /// When it started (RFC 3339); default: now.
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        started_at: Option<DateTime<Utc>>,
+        /// The Idempotency-Key to send; default: a random one for this run.
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<String>,
+    },
+    /// Posts an update to an incident and prints the update's id.
+    Update {
+        /// The incident's id.
+        id: i64,
+        /// The incident's new status; needed to reopen a resolved incident.
+        #[arg(long, value_parser = incident_statuses())]
+        status: Option<String>,
+        /// A component's new status, as ID=STATUS. Repeatable.
+        #[arg(long = "component", value_name = "ID=STATUS", value_parser = component_with_status)]
+        components: Vec<(String, String)>,
+        /// The update's Markdown; `-` reads it from stdin.
+        #[arg(long, value_name = "TEXT|-")]
+        message: Option<String>,
+        /// The update's time (RFC 3339); default: now.
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        created_at: Option<DateTime<Utc>>,
+    },
+    /// Resolves an incident with a last update and prints the update's id.
+    ///
+    /// Without --message: on a terminal, $VISUAL or $EDITOR opens with "This incident has been
+    /// resolved."; otherwise that is the message.
+    Resolve {
+        /// The incident's id.
+        id: i64,
+        /// The last update's Markdown; `-` reads it from stdin.
+        #[arg(long, value_name = "TEXT|-")]
+        message: Option<String>,
+    },
+    /// Lists incidents, newest first.
+    List {
+        /// How many (the server's default: 50).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: Option<u16>,
+        /// `table` for people, `json` for the API's answer as it is.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
     },
 }
 
@@ -87,6 +184,44 @@ pub struct DbArg {
 
 fn parse_scope(text: &str) -> Result<Scope, String> {
     Scope::parse(text)
+}
+
+fn impacts() -> PossibleValuesParser {
+    PossibleValuesParser::new(Impact::ALL.iter().map(|i| i.as_str()))
+}
+
+fn incident_statuses() -> PossibleValuesParser {
+    PossibleValuesParser::new(IncidentStatus::ALL.iter().map(|s| s.as_str()))
+}
+
+fn rfc3339(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e}; write e.g. 2026-03-01T14:30:00Z"))
+}
+
+/// `ID=STATUS`, or `ID` alone when `default` says what that means.
+fn component(text: &str, default: Option<ComponentStatus>) -> Result<(String, String), String> {
+    let (id, status) = match (text.split_once('='), default) {
+        (Some((id, status)), _) => (id, status),
+        (None, Some(default)) => (text, default.as_str()),
+        (None, None) => return Err(format!("write ID=STATUS, with STATUS one of: {}", ComponentStatus::names())),
+    };
+    if id.is_empty() {
+        return Err("the component id is empty".into());
+    }
+    match ComponentStatus::parse(status) {
+        Some(status) => Ok((id.to_owned(), status.as_str().to_owned())),
+        None => Err(format!("`{status}` is not one of: {}", ComponentStatus::names())),
+    }
+}
+
+fn component_or_default(text: &str) -> Result<(String, String), String> {
+    component(text, Some(ComponentStatus::PartialOutage))
+}
+
+fn component_with_status(text: &str) -> Result<(String, String), String> {
+    component(text, None)
 }
 
 /// How a command ended.
@@ -142,6 +277,10 @@ pub async fn run(cli: Cli) -> Exit {
                 Err(e) => Exit::Failed(e),
             }
         }
+        Command::Incident { remote, command } => match incident(remote, command).await {
+            Ok(()) => Exit::Ok,
+            Err(e) => Exit::Failed(e),
+        },
         Command::Serve { config, db, listen } => {
             let config = match load_config(&config.config) {
                 Ok(c) => c,
@@ -159,6 +298,195 @@ pub async fn run(cli: Cli) -> Exit {
             }
         }
     }
+}
+
+/// Runs one `upbeat incident` command against the server.
+async fn incident(remote: RemoteArgs, command: IncidentCommand) -> anyhow::Result<()> {
+    // Everything that can fail without asking the person anything is checked before the editor opens.
+    let token = match remote.token.as_deref().map(str::trim) {
+        Some(token) if !token.is_empty() => token.to_owned(),
+        _ => bail!(
+            "no API token: pass --token TOKEN or set UPBEAT_TOKEN (`upbeat token create --scope write` makes one)"
+        ),
+    };
+    let client = Client::new(&remote.server, &token)?;
+    match command {
+        IncidentCommand::Open { title, impact, status, components, message, started_at, idempotency_key } => {
+            let key = match idempotency_key {
+                Some(key) => key,
+                None => client::new_idempotency_key()?,
+            };
+            let about = format!("the first update of the new incident \"{title}\"");
+            let message = gather_message(message, MessageKind::Required, &about)?;
+            let new = NewIncident {
+                title,
+                message,
+                status,
+                impact,
+                components: components.into_iter().collect::<BTreeMap<_, _>>(),
+                started_at,
+            };
+            let incident = client.open_incident(&new, &key).await?;
+            emit(&format!("{}\n", incident.id))
+        }
+        IncidentCommand::Update { id, status, components, message, created_at } => {
+            let message = gather_message(message, MessageKind::Required, &format!("an update of incident {id}"))?;
+            let update = NewUpdate { message, status, components: components.into_iter().collect(), created_at };
+            let incident = client.post_update(id, &update).await?;
+            emit_update_id(&incident)
+        }
+        IncidentCommand::Resolve { id, message } => {
+            let about = format!("the last update of incident {id}, which resolves it");
+            let message = gather_message(message, MessageKind::Defaulted(DEFAULT_RESOLVE_MESSAGE), &about)?;
+            let incident = client.resolve(id, &message).await?;
+            emit_update_id(&incident)
+        }
+        IncidentCommand::List { limit, format } => {
+            let listing = client.list_incidents(limit).await?;
+            if format == "json" {
+                let mut json = listing.json;
+                if !json.ends_with('\n') {
+                    json.push('\n');
+                }
+                return emit(&json);
+            }
+            if listing.incidents.is_empty() {
+                eprintln!("no incidents");
+                return Ok(());
+            }
+            emit(&incident_table(&listing.incidents))
+        }
+    }
+}
+
+fn emit_update_id(incident: &client::Incident) -> anyhow::Result<()> {
+    match incident.latest_update() {
+        Some(update) => emit(&format!("{}\n", update.id)),
+        None => bail!("the server's answer lists no update of incident {}", incident.id),
+    }
+}
+
+/// `id, status, impact, started (UTC), title`, in aligned columns under a header.
+pub fn incident_table(incidents: &[client::Incident]) -> String {
+    let mut rows = vec![["ID".to_owned(), "STATUS".into(), "IMPACT".into(), "STARTED (UTC)".into(), "TITLE".into()]];
+    for i in incidents {
+        let started = i.started_at.format("%Y-%m-%d %H:%M").to_string();
+        rows.push([i.id.to_string(), i.status.clone(), i.impact.clone(), started, i.title.clone()]);
+    }
+    let mut widths = [0usize; 4];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        for (width, cell) in widths.iter().zip(row) {
+            out.push_str(&format!("{cell:<width$}  "));
+        }
+        out.push_str(&row[4]);
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a command can do without a message.
+#[derive(Clone, Copy)]
+enum MessageKind {
+    Required,
+    /// This message when none is given and stdin is not a terminal; the editor starts with it.
+    Defaulted(&'static str),
+}
+
+/// The message: `--message TEXT`, `--message -` (stdin), else stdin when it is not a terminal
+/// (or the default, for `resolve`), else what the person writes in their editor.
+fn gather_message(given: Option<String>, kind: MessageKind, about: &str) -> anyhow::Result<String> {
+    if let Some(text) = given {
+        if text != "-" {
+            return Ok(text);
+        }
+        return read_stdin()?.context("the message read from stdin is empty");
+    }
+    if !std::io::stdin().is_terminal() {
+        return match kind {
+            MessageKind::Defaulted(text) => Ok(text.to_owned()),
+            MessageKind::Required => {
+                read_stdin()?.context("no message: pass --message TEXT, or pipe it in (stdin was empty)")
+            }
+        };
+    }
+    let start = match kind {
+        MessageKind::Defaulted(text) => text,
+        MessageKind::Required => "",
+    };
+    edit_message(start, about)
+}
+
+/// Stdin to its end, without trailing whitespace; `None` if that leaves nothing.
+fn read_stdin() -> anyhow::Result<Option<String>> {
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).context("cannot read the message from stdin")?;
+    let text = text.trim_end();
+    Ok((!text.trim().is_empty()).then(|| text.to_owned()))
+}
+
+/// Opens `$VISUAL` or `$EDITOR` (default `vi`) on a temporary file, as git does for commits.
+fn edit_message(start: &str, about: &str) -> anyhow::Result<String> {
+    let mut file = tempfile::Builder::new()
+        .prefix("upbeat-message-")
+        .suffix(".md")
+        .tempfile()
+        .context("cannot create a temporary file for the message")?;
+    let template = format!(
+        "{start}\n\n# Write {about} in Markdown above.\n# Lines starting with '#' are ignored (indent a heading by a space to keep it);\n# an empty message aborts.\n"
+    );
+    file.write_all(template.as_bytes()).and_then(|()| file.flush()).context("cannot write the temporary file")?;
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| "vi".to_owned());
+    let status =
+        editor_command(&editor, file.path()).status().with_context(|| format!("cannot start the editor `{editor}`"))?;
+    if !status.success() {
+        bail!("aborted: the editor `{editor}` exited with {status}");
+    }
+    let text = std::fs::read_to_string(file.path()).context("cannot read the message back")?;
+    message_from_editor(&text).context("aborted: empty message")
+}
+
+/// `$EDITOR` may hold arguments (`code --wait`), so a shell runs it, with the file as `$1`.
+fn editor_command(editor: &str, path: &Path) -> std::process::Command {
+    #[cfg(unix)]
+    {
+        let mut command = std::process::Command::new("sh");
+        command.arg("-c").arg(format!("{editor} \"$1\"")).arg(editor).arg(path);
+        command
+    }
+    #[cfg(not(unix))]
+    {
+        let mut parts = editor.split_whitespace();
+        let mut command = std::process::Command::new(parts.next().unwrap_or("notepad"));
+        command.args(parts).arg(path);
+        command
+    }
+}
+
+/// The edited text without its comment lines and surrounding blank lines; `None` if empty.
+fn message_from_editor(text: &str) -> Option<String> {
+    let kept: Vec<&str> = text.lines().filter(|line| !line.starts_with('#')).collect();
+    let message = kept.join("\n");
+    let message = message.trim_end().trim_start_matches(['\n', '\r']);
+    (!message.trim().is_empty()).then(|| message.to_owned())
 }
 
 /// Completes on SIGINT or SIGTERM.
@@ -181,5 +509,48 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_default_to_partial_outage_only_when_opening() {
+        assert_eq!(component_or_default("api"), Ok(("api".into(), "partial_outage".into())));
+        assert_eq!(component_or_default("api=degraded_performance"), Ok(("api".into(), "degraded_performance".into())));
+        assert!(component_or_default("api=down").is_err());
+        assert!(component_or_default("=major_outage").is_err());
+        assert!(component_with_status("api").is_err());
+        assert_eq!(component_with_status("api=operational"), Ok(("api".into(), "operational".into())));
+    }
+
+    #[test]
+    fn editor_text_loses_its_comments_and_blank_edges() {
+        let text = "\n\nWe are *looking*.\n\n # Kept heading\n# a comment\nMore.\n\n# Write ...\n";
+        assert_eq!(message_from_editor(text).as_deref(), Some("We are *looking*.\n\n # Kept heading\nMore."));
+        assert_eq!(message_from_editor("\n# only comments\n\n"), None);
+    }
+
+    #[test]
+    fn the_table_aligns_its_columns() {
+        let incidents: Vec<client::Incident> = serde_json::from_str(
+            r#"[{"id": 12, "title": "Slow database", "status": "investigating", "impact": "major", "started_at": "2026-03-01T14:30:59Z"},
+                {"id": 9, "title": "Email", "status": "resolved", "impact": "none", "started_at": "2026-02-01T00:00:00+02:00"}]"#,
+        )
+        .expect("incidents");
+        assert_eq!(
+            incident_table(&incidents),
+            "ID  STATUS         IMPACT  STARTED (UTC)     TITLE\n\
+             12  investigating  major   2026-03-01 14:30  Slow database\n\
+             9   resolved       none    2026-01-31 22:00  Email\n"
+        );
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

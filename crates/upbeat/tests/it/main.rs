@@ -7,6 +7,7 @@ mod helpers;
 
 mod api;
 mod cli;
+mod cli_incidents;
 mod feed_snapshot;
 mod incidents;
 mod maintenance;
