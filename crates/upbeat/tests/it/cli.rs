@@ -7,7 +7,7 @@ use std::time::Duration;
 use upbeat_core::Config;
 use upbeat_core::monitor::MonitorKind;
 
-use crate::helpers::{Target, eventually};
+use crate::helpers::{Target, eventually, http_client};
 
 const BIN: &str = env!("CARGO_BIN_EXE_upbeat");
 
@@ -125,7 +125,7 @@ async fn serve_stops_on_sigterm_with_exit_0_and_keeps_its_samples() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let client = reqwest::Client::new();
+    let client = http_client();
     let metrics = format!("http://127.0.0.1:{port}/metrics");
     eventually("two checks to have run", Duration::from_secs(15), || async {
         let text = client.get(&metrics).send().await.ok()?.text().await.ok()?;

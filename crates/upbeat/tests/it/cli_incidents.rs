@@ -25,12 +25,6 @@ id = "email"
 name = "Email delivery"
 "#;
 
-/// reqwest is built with `rustls-no-provider` since the CLI uses it: the test process's clients
-/// (`TestApp::client`) need a process-wide provider too, as the binary installs one.
-fn install_ring() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Runs `upbeat` with `stdin` piped in (or none), in an environment without upbeat's variables.
 async fn upbeat(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = tokio::process::Command::new(BIN)
@@ -98,7 +92,6 @@ async fn incident(app: &TestApp, id: i64) -> Value {
 
 #[tokio::test]
 async fn open_update_resolve_and_list_an_incident() {
-    install_ring();
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(CONFIG, &dir).await;
     let remote = Remote::of(&app);
@@ -177,7 +170,6 @@ async fn open_update_resolve_and_list_an_incident() {
 
 #[tokio::test]
 async fn one_idempotency_key_opens_one_incident() {
-    install_ring();
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(CONFIG, &dir).await;
     let remote = Remote::of(&app);
@@ -196,7 +188,6 @@ async fn one_idempotency_key_opens_one_incident() {
 
 #[tokio::test]
 async fn errors_exit_1_with_one_clear_line() {
-    install_ring();
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(CONFIG, &dir).await;
     let remote = Remote::of(&app);

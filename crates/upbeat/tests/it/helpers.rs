@@ -110,6 +110,13 @@ impl Target {
     }
 }
 
+/// An HTTP client for tests. reqwest is built with `rustls-no-provider` (the CLI needs https
+/// without aws-lc), so a process-wide crypto provider must exist before any client is built.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// A running upbeat with its own database.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -154,7 +161,7 @@ impl TestApp {
         }));
         TestApp {
             addr,
-            client: reqwest::Client::new(),
+            client: http_client(),
             write_token: tokens.pop().expect("write token"),
             read_token: tokens.pop().expect("read token"),
             stop: Some(stop),
