@@ -64,6 +64,42 @@ pub enum Command {
         #[command(subcommand)]
         command: IncidentCommand,
     },
+    /// Schedules, lists and completes maintenance windows on a running server, through its API.
+    Maintenance {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[command(subcommand)]
+        command: MaintenanceCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MaintenanceCommand {
+    /// Schedules a window and prints its id alone on stdout. Its status moves from scheduled to
+    /// in progress to completed at its edges by itself.
+    Schedule {
+        /// The window's title.
+        title: String,
+        /// When it starts (RFC 3339).
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        from: DateTime<Utc>,
+        /// When it ends (RFC 3339).
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        until: DateTime<Utc>,
+        /// A component under maintenance during the window. Repeatable.
+        #[arg(long = "component", value_name = "ID")]
+        components: Vec<String>,
+        /// The announcement's Markdown; `-` reads it from stdin.
+        #[arg(long, value_name = "TEXT|-")]
+        message: Option<String>,
+    },
+    /// Ends a window now; one that has not started is cancelled.
+    Complete {
+        /// The window's id.
+        id: i64,
+    },
+    /// Lists windows, newest first, as the API's JSON.
+    List,
 }
 
 /// Where the server is and how to authenticate; accepted before or after the subcommand.
@@ -281,6 +317,10 @@ pub async fn run(cli: Cli) -> Exit {
             Ok(()) => Exit::Ok,
             Err(e) => Exit::Failed(e),
         },
+        Command::Maintenance { remote, command } => match maintenance(remote, command).await {
+            Ok(()) => Exit::Ok,
+            Err(e) => Exit::Failed(e),
+        },
         Command::Serve { config, db, listen } => {
             let config = match load_config(&config.config) {
                 Ok(c) => c,
@@ -300,16 +340,49 @@ pub async fn run(cli: Cli) -> Exit {
     }
 }
 
-/// Runs one `upbeat incident` command against the server.
-async fn incident(remote: RemoteArgs, command: IncidentCommand) -> anyhow::Result<()> {
-    // Everything that can fail without asking the person anything is checked before the editor opens.
+/// The API client for `--server` and `--token`, or why there is none.
+fn remote_client(remote: &RemoteArgs) -> anyhow::Result<Client> {
     let token = match remote.token.as_deref().map(str::trim) {
         Some(token) if !token.is_empty() => token.to_owned(),
         _ => bail!(
             "no API token: pass --token TOKEN or set UPBEAT_TOKEN (`upbeat token create --scope write` makes one)"
         ),
     };
-    let client = Client::new(&remote.server, &token)?;
+    Ok(Client::new(&remote.server, &token)?)
+}
+
+/// Runs one `upbeat maintenance` command against the server.
+async fn maintenance(remote: RemoteArgs, command: MaintenanceCommand) -> anyhow::Result<()> {
+    let client = remote_client(&remote)?;
+    match command {
+        MaintenanceCommand::Schedule { title, from, until, components, message } => {
+            let about = format!("the announcement of the maintenance \"{title}\"");
+            let message = gather_message(message, MessageKind::Required, &about)?;
+            let new = serde_json::json!({
+                "title": title,
+                "message": message,
+                "scheduled_for": from.to_rfc3339(),
+                "scheduled_until": until.to_rfc3339(),
+                "components": components,
+            });
+            let window = client.schedule_maintenance(&new).await?;
+            emit(&format!("{}\n", window["id"]))
+        }
+        MaintenanceCommand::Complete { id } => {
+            let window = client.complete_maintenance(id).await?;
+            emit(&format!("{} {}\n", window["id"], window["status"].as_str().unwrap_or_default()))
+        }
+        MaintenanceCommand::List => {
+            let listing = client.list_maintenance().await?;
+            emit(&format!("{}\n", serde_json::to_string_pretty(&listing)?))
+        }
+    }
+}
+
+/// Runs one `upbeat incident` command against the server.
+async fn incident(remote: RemoteArgs, command: IncidentCommand) -> anyhow::Result<()> {
+    // Everything that can fail without asking the person anything is checked before the editor opens.
+    let client = remote_client(&remote)?;
     match command {
         IncidentCommand::Open { title, impact, status, components, message, started_at, idempotency_key } => {
             let key = match idempotency_key {

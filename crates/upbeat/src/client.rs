@@ -239,6 +239,26 @@ impl Client {
         Ok(Listing { json, incidents })
     }
 
+    /// Schedules a maintenance window; the answer is the window as JSON.
+    pub async fn schedule_maintenance(&self, new: &serde_json::Value) -> Result<serde_json::Value, ClientError> {
+        let body = self.encode(new)?;
+        let bytes = self.send(Method::POST, "/api/v1/maintenance", Some(body), None, Retry::NotSent).await?;
+        self.decode(&bytes)
+    }
+
+    /// Ends a window now (cancels one not started).
+    pub async fn complete_maintenance(&self, id: i64) -> Result<serde_json::Value, ClientError> {
+        let path = format!("/api/v1/maintenance/{id}/complete");
+        let bytes = self.send(Method::POST, &path, None, None, Retry::NotSent).await?;
+        self.decode(&bytes)
+    }
+
+    /// Lists windows, newest first, as the API's JSON.
+    pub async fn list_maintenance(&self) -> Result<serde_json::Value, ClientError> {
+        let bytes = self.send(Method::GET, "/api/v1/maintenance", None, None, Retry::Always).await?;
+        self.decode(&bytes)
+    }
+
     fn unexpected(&self, detail: String) -> ClientError {
         ClientError::Unexpected { server: self.server.clone(), detail }
     }

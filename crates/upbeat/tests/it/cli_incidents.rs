@@ -310,3 +310,43 @@ async fn a_failing_open_is_retried_three_times_with_the_same_key() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(keys.lock().unwrap().drain(..).collect::<Vec<_>>(), vec![None]);
 }
+
+#[tokio::test]
+async fn schedule_list_and_complete_maintenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(CONFIG, &dir).await;
+    let server = format!("http://{}", app.addr);
+    let remote = ["--server", server.as_str(), "--token", app.write_token.as_str()];
+    let from = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let until = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let mut args = vec!["maintenance", "schedule", "Database upgrade", "--from", &from, "--until", &until];
+    args.extend(["--component", "api", "--message", "-"]);
+    args.extend(remote);
+    let id = printed_id(&upbeat(&args, Some("We will upgrade the database.\n")).await);
+
+    let (status, window) =
+        crate::helpers::send(&app, "GET", &format!("/api/v1/maintenance/{id}"), Some(&app.read_token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!((window["status"].as_str(), &window["components"]), (Some("scheduled"), &serde_json::json!(["api"])));
+    assert_eq!(window["updates"][0]["message"], "We will upgrade the database.");
+
+    let mut list = vec!["maintenance", "list"];
+    list.extend(remote);
+    let listed: Value = serde_json::from_str(&stdout(&upbeat(&list, None).await)).unwrap();
+    assert_eq!(listed["maintenance"][0]["id"], id);
+
+    let mut complete = vec!["maintenance", "complete"];
+    let id_text = id.to_string();
+    complete.push(&id_text);
+    complete.extend(remote);
+    let out = upbeat(&complete, None).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), format!("{id} completed"));
+
+    let mut backwards = vec!["maintenance", "schedule", "Oops", "--from", &until, "--until", &from, "--message", "x"];
+    backwards.extend(remote);
+    let out = upbeat(&backwards, None).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("scheduled_until"), "{}", stderr(&out));
+    app.stop().await;
+}
