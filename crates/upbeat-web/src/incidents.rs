@@ -1,20 +1,17 @@
 //! `/api/v1/incidents`: incidents and their updates, written by people through the API.
 //!
-//! Bodies are read as bytes and parsed here, so every malformed request gets the same JSON error
-//! shape, and so a retried POST can be recognised by its `Idempotency-Key` and a hash of its
+//! Bodies come through [`JsonBody`](crate::params::JsonBody), so every malformed request gets the
+//! same JSON error, and a retried POST is recognised by its `Idempotency-Key` and a hash of its
 //! body: the retry gets what the first request created, and nothing is created twice.
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use upbeat_core::Scope;
@@ -22,7 +19,7 @@ use upbeat_core::incident::{self, ComponentStatus, ComponentStatuses, Impact, In
 use upbeat_store::{Created, IdempotencyKey, NewIncident, NewUpdate, UpdateEdit};
 
 use crate::auth::Bearer;
-use crate::params::{ApiPath, Limit};
+use crate::params::{ApiPath, JsonBody, Limit};
 use crate::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -104,26 +101,6 @@ fn to_json(i: Incident, base_url: &str) -> IncidentJson {
     }
 }
 
-/// Parses a JSON body into `T`, with errors in the API's shape.
-pub(crate) fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<(T, Bytes), ApiError> {
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
-        } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.body_text())
-        }
-    })?;
-    match serde_json::from_slice::<T>(&bytes) {
-        Ok(value) => Ok((value, bytes)),
-        Err(e) => {
-            let message = e.to_string();
-            // serde names the offending field in backticks; report it in `field` too.
-            let field = message.split('`').nth(1).map(str::to_owned);
-            Err(ApiError { field, ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message) })
-        }
-    }
-}
-
 fn parse_name<T>(text: &str, field: &str, parse: fn(&str) -> Option<T>, names: String) -> Result<T, ApiError> {
     parse(text).ok_or_else(|| ApiError::bad_request("invalid_value", field, format!("`{text}` is not one of: {names}")))
 }
@@ -193,10 +170,9 @@ async fn create(
     State(state): State<AppState>,
     bearer: Bearer,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody { value: body, raw }: JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
-    let (body, raw): (CreateBody, Bytes) = parse_body(body)?;
     let key = match headers.get("idempotency-key") {
         Some(value) => {
             let key = value.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| {
@@ -249,10 +225,9 @@ async fn edit(
     State(state): State<AppState>,
     bearer: Bearer,
     ApiPath(id): ApiPath<i64>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody { value: body, .. }: JsonBody<EditBody>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
-    let (body, _): (EditBody, Bytes) = parse_body(body)?;
     let new_title = body.title.as_deref().map(title).transpose()?;
     let impact = body.impact.as_deref().map(|s| parse_name(s, "impact", Impact::parse, Impact::names())).transpose()?;
     let incident = state
@@ -309,10 +284,9 @@ async fn add_update(
     State(state): State<AppState>,
     bearer: Bearer,
     ApiPath(id): ApiPath<i64>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody { value: body, .. }: JsonBody<UpdateBody>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
-    let (body, _): (UpdateBody, Bytes) = parse_body(body)?;
     post_update(&state, id, body, None).await
 }
 
@@ -328,10 +302,9 @@ async fn resolve(
     State(state): State<AppState>,
     bearer: Bearer,
     ApiPath(id): ApiPath<i64>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody { value: body, .. }: JsonBody<ResolveBody>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
-    let (body, _): (ResolveBody, Bytes) = parse_body(body)?;
     let update =
         UpdateBody { message: body.message, status: None, components: body.components, created_at: body.created_at };
     post_update(&state, id, update, Some(IncidentStatus::Resolved)).await
@@ -349,10 +322,9 @@ async fn edit_update(
     State(state): State<AppState>,
     bearer: Bearer,
     ApiPath((id, update)): ApiPath<(i64, i64)>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody { value: body, .. }: JsonBody<EditUpdateBody>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
-    let (body, _): (EditUpdateBody, Bytes) = parse_body(body)?;
     let edit = UpdateEdit {
         body: body.message.as_deref().map(message).transpose()?,
         status: body
@@ -395,10 +367,9 @@ async fn postmortem(
     State(state): State<AppState>,
     bearer: Bearer,
     ApiPath(id): ApiPath<i64>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody { value: body, .. }: JsonBody<PostmortemBody>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
-    let (body, _): (PostmortemBody, Bytes) = parse_body(body)?;
     let text = message(&body.message)?;
     let now = (state.now)();
     let incident = state

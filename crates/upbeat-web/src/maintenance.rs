@@ -1,8 +1,6 @@
 //! `/api/v1/maintenance`: scheduled maintenance windows, announced ahead.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,8 +12,8 @@ use upbeat_core::maintenance::{Maintenance, check_window};
 use upbeat_store::NewMaintenance;
 
 use crate::auth::Bearer;
-use crate::incidents::{message, parse_body, rfc3339, title};
-use crate::params::{ApiPath, Limit};
+use crate::incidents::{message, rfc3339, title};
+use crate::params::{ApiPath, JsonBody, Limit};
 use crate::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -105,10 +103,9 @@ struct CreateBody {
 async fn create(
     State(state): State<AppState>,
     bearer: Bearer,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody { value: body, .. }: JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
-    let (body, _): (CreateBody, Bytes) = parse_body(body)?;
     window(body.scheduled_for, body.scheduled_until)?;
     for (i, id) in body.components.iter().enumerate() {
         if state.config.component(id).is_none() {
@@ -142,10 +139,9 @@ async fn edit(
     State(state): State<AppState>,
     bearer: Bearer,
     ApiPath(id): ApiPath<i64>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody { value: body, .. }: JsonBody<EditBody>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
-    let (body, _): (EditBody, Bytes) = parse_body(body)?;
     let current = state.store.maintenance(id).await?.ok_or_else(|| not_found(id))?;
     window(
         body.scheduled_for.unwrap_or(current.scheduled_for),
@@ -170,10 +166,9 @@ async fn add_update(
     State(state): State<AppState>,
     bearer: Bearer,
     ApiPath(id): ApiPath<i64>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody { value: body, .. }: JsonBody<UpdateBody>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
-    let (body, _): (UpdateBody, Bytes) = parse_body(body)?;
     let text = message(&body.message)?;
     let m = state.store.add_maintenance_update(id, &text, (state.now)()).await?.ok_or_else(|| not_found(id))?;
     Ok(respond(&state, StatusCode::CREATED, m))
@@ -200,10 +195,9 @@ async fn edit_update(
     State(state): State<AppState>,
     bearer: Bearer,
     ApiPath((id, update)): ApiPath<(i64, i64)>,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody { value: body, .. }: JsonBody<UpdateBody>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
-    let (body, _): (UpdateBody, Bytes) = parse_body(body)?;
     let text = message(&body.message)?;
     change_update(&state, &bearer, id, update, Some(&text)).await
 }

@@ -278,3 +278,37 @@ mod tests {
         assert_eq!(text, "We're investigating.\n\nSee the docs (https://example.com/).");
     }
 }
+
+#[cfg(test)]
+mod probe {
+    #[test]
+    fn probe() {
+        for md in [
+            "see https://example.com/a_b_c and https://en.wikipedia.org/wiki/Foo_(bar).",
+            "see https://example.com/*x* now",
+            "see https://example.com/~a~ now",
+            "<a href=\"https://x.org\">https://x.org/inside</a>",
+            "<https://example.com/auto>",
+            "**https://example.com/bold**",
+            "https://example.com/a&b=c<d",
+            "(see https://example.com/x)",
+            "HTTPS://EXAMPLE.COM/up",
+            "mailto:a@b.c [m](mailto:a@b.c)",
+            "1. one\n2. two\n   - nested\n   - nested2\n3. three",
+            "- a\n  - b\n- c",
+            "| a | b |\n|---|---|\n| 1 | 2 |",
+            "> quoted\n> more\n\nafter",
+            "# H\ntext\n\n---\n\n```rust\nfn x() {}\n```\nend",
+            "<div>hello <b>world</b></div>\n\npara",
+            "line one\nline two  \nline three",
+            "3. starts at 3\n4. four",
+            "![alt text](https://x/y.png)",
+            "`https://example.com/code`",
+        ] {
+            println!("MD  {md:?}\nHTML {:?}\nTEXT {:?}\n", super::to_html(md), super::to_text(md));
+        }
+        for p in super::XSS_PAYLOADS {
+            println!("{p:?}\n  -> {:?}", super::to_html(p));
+        }
+    }
+}
