@@ -603,11 +603,7 @@ impl Store for SqliteStore {
         .bind(update)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE incidents SET updated_at = ? WHERE id = ?")
-            .bind(ms(now))
-            .bind(incident)
-            .execute(&mut *tx)
-            .await?;
+        touch_incident(&mut tx, incident, now).await?;
         tx.commit().await?;
         self.incident(incident).await
     }
@@ -628,11 +624,7 @@ impl Store for SqliteStore {
             .bind(update)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE incidents SET updated_at = ? WHERE id = ?")
-            .bind(ms(now))
-            .bind(incident)
-            .execute(&mut *tx)
-            .await?;
+        touch_incident(&mut tx, incident, now).await?;
         tx.commit().await?;
         self.incident(incident).await
     }
@@ -878,6 +870,16 @@ fn incident_row(row: &sqlx::sqlite::SqliteRow) -> Result<Incident> {
             _ => None,
         },
     })
+}
+
+/// Marks the incident changed, so its page is rendered again.
+async fn touch_incident(tx: &mut sqlx::Transaction<'_, Sqlite>, incident: i64, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE incidents SET updated_at = ? WHERE id = ?")
+        .bind(ms(now))
+        .bind(incident)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Inserts an update, its guid and its event.

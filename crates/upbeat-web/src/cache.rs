@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
+use upbeat_core::incident::Incident;
 use upbeat_store::{OutageQuery, StoreError};
 
 use crate::{AppState, render};
@@ -59,8 +60,9 @@ impl Rendered {
 /// Everything public, rendered at one moment.
 pub struct Snapshot {
     pub page: Rendered,
-    /// The pages of the newest incidents; older ones are rendered when asked for.
-    pub incidents: std::collections::HashMap<i64, Rendered>,
+    /// The pages of the newest incidents, each with the incident it was rendered from; older ones
+    /// are rendered when asked for.
+    pub incidents: std::collections::HashMap<i64, (Incident, Arc<Rendered>)>,
     /// The first page of `/history`.
     pub history: Rendered,
     pub history_rss: Rendered,
@@ -106,6 +108,7 @@ pub async fn rebuild(state: &AppState) -> Result<Option<DateTime<Utc>>, StoreErr
     let next_edge = maintenances.iter().filter_map(|m| m.next_edge(now)).min();
     let modified = items.first().map_or(now, |i| i.published);
     let html = |body: String| Rendered::new(body, "text/html; charset=utf-8", now);
+    let previous = state.cache.get();
     let history_feed = &recent_incidents[..recent_incidents.len().min(HISTORY_FEED_ITEMS)];
     state.cache.set(Snapshot {
         history_rss: Rendered::new(render::history_rss(page, history_feed), "application/rss+xml; charset=utf-8", now),
@@ -115,9 +118,18 @@ pub async fn rebuild(state: &AppState) -> Result<Option<DateTime<Utc>>, StoreErr
             now,
         ),
         page: html(render::page(&state.config, &monitors, &outages, &open, &maintenances, now)),
+        // Most rebuilds follow a monitor's change: an incident that did not change keeps its page.
         incidents: recent_incidents
             .iter()
-            .map(|i| (i.id, html(render::incident_page(&state.config, i, now))))
+            .map(|i| {
+                let kept = previous
+                    .as_ref()
+                    .and_then(|p| p.incidents.get(&i.id))
+                    .filter(|(rendered_from, _)| rendered_from == i)
+                    .map(|(_, page)| Arc::clone(page));
+                let page = kept.unwrap_or_else(|| Arc::new(html(render::incident_page(&state.config, i, now))));
+                (i.id, (i.clone(), page))
+            })
             .collect(),
         history: html(render::history_page(
             &state.config,
@@ -198,7 +210,7 @@ pub async fn incident(
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else { return not_found() };
     if let Some(snapshot) = state.cache.get()
-        && let Some(page) = snapshot.incidents.get(&id)
+        && let Some((_, page)) = snapshot.incidents.get(&id)
     {
         return page.respond(&headers);
     }
