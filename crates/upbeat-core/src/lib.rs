@@ -16,6 +16,7 @@ pub mod outage;
 pub mod sample;
 pub mod state;
 pub mod token;
+pub mod uptime;
 
 pub use config::Config;
 pub use monitor::{MonitorId, MonitorKind, Policy};

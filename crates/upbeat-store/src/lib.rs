@@ -15,8 +15,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use upbeat_core::feed::FeedEvent;
+use upbeat_core::import::{ImportSet, ImportSummary};
 use upbeat_core::incident::{ComponentStatuses, Impact, Incident, IncidentStatus};
 use upbeat_core::maintenance::Maintenance;
+use upbeat_core::uptime::{History, Span};
 use upbeat_core::{MonitorId, MonitorState, Outage, Sample, Scope, Transition};
 
 /// What can go wrong in storage, for the caller to report; the database's own error is kept.
@@ -28,6 +30,9 @@ pub enum StoreError {
     NewerSchema { found: i64, known: i64 },
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    /// What is being written contradicts what is stored; nothing was written.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -43,6 +48,8 @@ pub struct MonitorRecord {
     pub target: String,
     pub component: Option<String>,
     pub public: bool,
+    /// Time between checks; zero for imported monitors.
+    pub interval: Duration,
 }
 
 /// A monitor's persisted state and its latest sample, as loaded at start.
@@ -188,8 +195,26 @@ pub trait Store: Send + Sync + 'static {
     /// Makes the database hold exactly the configured monitors as active, keeping history.
     async fn sync_monitors(&self, monitors: &[MonitorRecord], now: DateTime<Utc>) -> Result<()>;
 
-    /// Every active monitor's persisted state (default when never written) and latest sample.
+    /// Every configured monitor's persisted state (default when never written) and latest sample.
     async fn load_monitors(&self) -> Result<Vec<StoredMonitor>>;
+
+    /// Every monitor with a history to report on: the configured ones and the imported ones.
+    async fn monitor_records(&self) -> Result<Vec<MonitorRecord>>;
+
+    /// What is known of one monitor during `window`: its outages (an open one ends at `now`), its
+    /// component's maintenance, and when it was watched. `None` when there is no such monitor.
+    async fn history(&self, monitor: &MonitorId, window: Span, now: DateTime<Utc>) -> Result<Option<History>>;
+
+    /// Writes what an import read, in one transaction, skipping what is already stored; with
+    /// `dry_run`, rolls it back and only says what it would do. `progress` is told how many
+    /// things have been written so far.
+    async fn import(
+        &self,
+        set: &ImportSet,
+        dry_run: bool,
+        progress: &(dyn Fn(usize) + Send + Sync),
+        now: DateTime<Utc>,
+    ) -> Result<ImportSummary>;
 
     /// Commits a batch in one transaction. Replaying a batch opens or closes nothing twice.
     async fn write_batch(&self, batch: &Batch) -> Result<()>;

@@ -13,11 +13,15 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite};
 use upbeat_core::feed::FeedEvent;
+use upbeat_core::import::{ImportSet, ImportSummary};
 use upbeat_core::incident::{
     self as incident_model, ComponentStatuses, Impact, Incident, IncidentStatus, IncidentUpdate, Postmortem,
 };
 use upbeat_core::maintenance::{Maintenance, MaintenanceUpdate};
+use upbeat_core::uptime::{History, Span};
 use upbeat_core::{MonitorId, MonitorState, Outage, OutageId, Sample, Scope, Transition};
+
+mod import;
 
 use crate::{
     Batch, Created, HourAggregate, IdempotencyKey, LastSample, MonitorRecord, NewIncident, NewMaintenance, NewUpdate,
@@ -31,6 +35,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "maintenance", include_str!("../migrations/sqlite/0003_maintenance.sql")),
     (4, "postmortems", include_str!("../migrations/sqlite/0004_postmortems.sql")),
     (5, "maintenance_update_audit", include_str!("../migrations/sqlite/0005_maintenance_update_audit.sql")),
+    (6, "import", include_str!("../migrations/sqlite/0006_import.sql")),
 ];
 
 /// SQLite allows 32766 bound parameters per statement; a sample row binds 11.
@@ -145,14 +150,15 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 impl Store for SqliteStore {
     async fn sync_monitors(&self, monitors: &[MonitorRecord], now: DateTime<Utc>) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE monitors SET active = 0").execute(&mut *tx).await?;
+        // Imported monitors stay; a configured monitor with an imported one's id takes it over.
+        sqlx::query("UPDATE monitors SET active = 0 WHERE origin = 'config'").execute(&mut *tx).await?;
         for m in monitors {
             sqlx::query(
-                "INSERT INTO monitors (id, name, kind, target, component, public, active, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)
+                "INSERT INTO monitors (id, name, kind, target, component, public, interval_ms, active, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
                    target = excluded.target, component = excluded.component, public = excluded.public,
-                   active = 1, updated_at = excluded.updated_at",
+                   interval_ms = excluded.interval_ms, origin = 'config', active = 1, updated_at = excluded.updated_at",
             )
             .bind(m.id.as_str())
             .bind(&m.name)
@@ -160,6 +166,7 @@ impl Store for SqliteStore {
             .bind(&m.target)
             .bind(m.component.as_deref())
             .bind(m.public)
+            .bind(m.interval.as_millis() as i64)
             .bind(ms(now))
             .bind(ms(now))
             .execute(&mut *tx)
@@ -170,8 +177,9 @@ impl Store for SqliteStore {
     }
 
     async fn load_monitors(&self) -> Result<Vec<StoredMonitor>> {
-        let rows =
-            sqlx::query("SELECT id, state FROM monitors WHERE active = 1 ORDER BY id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id, state FROM monitors WHERE active = 1 AND origin = 'config' ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let id = monitor_id(row.try_get("id")?)?;
@@ -184,6 +192,24 @@ impl Store for SqliteStore {
             out.push(StoredMonitor { id, state, last_sample });
         }
         Ok(out)
+    }
+
+    async fn monitor_records(&self) -> Result<Vec<MonitorRecord>> {
+        import::monitor_records(&self.pool).await
+    }
+
+    async fn history(&self, monitor: &MonitorId, window: Span, now: DateTime<Utc>) -> Result<Option<History>> {
+        import::history(&self.pool, monitor, window, now).await
+    }
+
+    async fn import(
+        &self,
+        set: &ImportSet,
+        dry_run: bool,
+        progress: &(dyn Fn(usize) + Send + Sync),
+        now: DateTime<Utc>,
+    ) -> Result<ImportSummary> {
+        import::import(&self.pool, set, dry_run, progress, now).await
     }
 
     async fn write_batch(&self, batch: &Batch) -> Result<()> {
@@ -887,23 +913,40 @@ async fn insert_update(tx: &mut sqlx::Transaction<'_, Sqlite>, incident: i64, up
     // The guid derives from the row id, which exists only after the insert: insert with a
     // placeholder that is unique too, then set the real one.
     let placeholder = format!("pending-{incident}-{}", ms(update.created_at));
-    let id = sqlx::query(
-        "INSERT INTO incident_updates (incident_id, created_at, status, body, components, guid_hash) VALUES (?, ?, ?, ?, ?, ?)",
+    let id = insert_update_with_guid(tx, incident, update, &placeholder).await?.ok_or_else(|| {
+        StoreError::Corrupt(format!("a pending update of incident {incident} at {} exists", update.created_at))
+    })?;
+    sqlx::query("UPDATE incident_updates SET guid_hash = ? WHERE id = ?")
+        .bind(incident_model::update_guid_hash(incident, id))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+/// Inserts an update with a given guid hash, and its event; `None` when that guid is stored.
+async fn insert_update_with_guid(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    incident: i64,
+    update: &NewUpdate,
+    guid_hash: &str,
+) -> Result<Option<i64>> {
+    let done = sqlx::query(
+        "INSERT INTO incident_updates (incident_id, created_at, status, body, components, guid_hash) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (guid_hash) DO NOTHING",
     )
     .bind(incident)
     .bind(ms(update.created_at))
     .bind(update.status.as_str())
     .bind(&update.body)
     .bind(components_json(&update.components)?)
-    .bind(&placeholder)
+    .bind(guid_hash)
     .execute(&mut **tx)
-    .await?
-    .last_insert_rowid();
-    sqlx::query("UPDATE incident_updates SET guid_hash = ? WHERE id = ?")
-        .bind(incident_model::update_guid_hash(incident, id))
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let id = done.last_insert_rowid();
     sqlx::query(
         "INSERT INTO events (at, kind, incident_id, update_id, dedup_key) VALUES (?, 'incident_update', ?, ?, ?)",
     )
@@ -913,7 +956,7 @@ async fn insert_update(tx: &mut sqlx::Transaction<'_, Sqlite>, incident: i64, up
     .bind(format!("incident_update:{id}"))
     .execute(&mut **tx)
     .await?;
-    Ok(id)
+    Ok(Some(id))
 }
 
 /// Records what an update was before an edit or a deletion; false when there is no such update.

@@ -27,6 +27,7 @@ fn record(monitor: &str, public: bool) -> MonitorRecord {
         target: "http://127.0.0.1/".into(),
         component: None,
         public,
+        interval: std::time::Duration::from_secs(60),
     }
 }
 

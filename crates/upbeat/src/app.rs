@@ -56,6 +56,7 @@ impl Application {
                 target: m.kind.target(),
                 component: m.component.clone(),
                 public: m.public,
+                interval: m.interval,
             })
             .collect();
         store.sync_monitors(&records, clock.now()).await.context("cannot record the configured monitors")?;

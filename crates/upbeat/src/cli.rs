@@ -71,6 +71,53 @@ pub enum Command {
         #[command(subcommand)]
         command: MaintenanceCommand,
     },
+    /// Imports another status page's history: a Better Stack feed, a Statuspage history feed
+    /// (RSS or Atom) or Statuspage's v2 JSON, from files or URLs; the format is recognised from
+    /// the content. Importing the same thing twice changes nothing; a bad source imports nothing.
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        /// The old page's address, e.g. https://status.example.com/. Better Stack guids and
+        /// incident links must start with it; serve upbeat at it and they come out unchanged.
+        /// Defaults to the feed's own <link>.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Parse and check everything, say what would be imported, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// How long to wait for a URL.
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+        /// Files, `-` for stdin, or http(s) URLs.
+        #[arg(required = true)]
+        sources: Vec<String>,
+    },
+    /// Prints uptime, downtime, outages, longest outage, MTTR and MTBF per monitor over a window.
+    /// Maintenance is left out; time without data is reported as such, never as up.
+    Report {
+        #[command(flatten)]
+        db: DbArg,
+        /// Start of the window (RFC 3339, or a date: 2025-01-31); default 30 days before --to.
+        #[arg(long, value_parser = parse_time)]
+        from: Option<DateTime<Utc>>,
+        /// End of the window (RFC 3339, or a date); default now.
+        #[arg(long, value_parser = parse_time)]
+        to: Option<DateTime<Utc>>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: crate::import::Format,
+    },
+}
+
+/// A time on the command line: RFC 3339, RFC 2822, or a date (midnight UTC).
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    upbeat_import::dates::parse(text)
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    upbeat_core::duration::parse(text)
 }
 
 #[derive(Subcommand, Debug)]
@@ -321,6 +368,37 @@ pub async fn run(cli: Cli) -> Exit {
             Ok(()) => Exit::Ok,
             Err(e) => Exit::Failed(e),
         },
+        Command::Import { db, base_url, dry_run, timeout, sources } => {
+            let result = async {
+                let store = upbeat_store::open(&db.db).await?;
+                let options = upbeat_import::Options { base_url };
+                crate::import::import(&*store, &sources, &options, dry_run, timeout, SystemClock.now()).await
+            }
+            .await;
+            match result {
+                Ok(_) => Exit::Ok,
+                Err(e) => Exit::Failed(e),
+            }
+        }
+        Command::Report { db, from, to, format } => {
+            let result = async {
+                let now = SystemClock.now();
+                let to = to.unwrap_or(now);
+                let from = from.unwrap_or(to - chrono::Duration::days(30));
+                if from >= to {
+                    bail!("--from ({from}) must be before --to ({to})");
+                }
+                let store = upbeat_store::open(&db.db).await?;
+                let rows = crate::import::report_rows(&*store, upbeat_core::uptime::Span::new(from, to), now).await?;
+                print!("{}", crate::import::render(&rows, format)?);
+                Ok(())
+            }
+            .await;
+            match result {
+                Ok(()) => Exit::Ok,
+                Err(e) => Exit::Failed(e),
+            }
+        }
         Command::Serve { config, db, listen } => {
             let config = match load_config(&config.config) {
                 Ok(c) => c,

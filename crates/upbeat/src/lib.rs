@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod clock;
 pub mod engine;
+pub mod import;
 pub mod scheduler;
 pub mod telemetry;
 pub mod writer;

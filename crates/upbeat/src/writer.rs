@@ -127,6 +127,7 @@ mod tests {
             target: "127.0.0.1:9".into(),
             component: None,
             public: true,
+            interval: Duration::from_secs(60),
         };
         store.sync_monitors(&[record], chrono::Utc::now()).await.unwrap();
         let (tx, rx) = mpsc::channel(16);

@@ -66,6 +66,7 @@ async fn feed_rss_snapshot() {
         target: "127.0.0.1:9".into(),
         component: None,
         public: true,
+        interval: std::time::Duration::from_secs(60),
     };
     store
         .sync_monitors(&[record("web", "buttondown.com"), record("p95", "p95 response time")], Utc::now())
