@@ -91,7 +91,7 @@ impl Set {
 }
 
 /// The figures for one monitor and one window.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Uptime {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -119,6 +119,51 @@ impl Uptime {
     /// Mean time between failures: uptime per outage.
     pub fn mtbf(&self) -> Option<Duration> {
         (self.outages > 0).then(|| self.up / self.outages as i32)
+    }
+}
+
+/// One monitor's figures as `upbeat report` and the API print them: seconds, percent, RFC 3339.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub outages: usize,
+    pub downtime_seconds: f64,
+    pub longest_outage_seconds: f64,
+    pub uptime_seconds: f64,
+    pub no_data_seconds: f64,
+    pub maintenance_seconds: f64,
+    /// `null` when nothing was observed in the window.
+    pub uptime_percent: Option<f64>,
+    pub mttr_seconds: Option<f64>,
+    pub mtbf_seconds: Option<f64>,
+}
+
+fn seconds(d: Duration) -> f64 {
+    d.num_milliseconds() as f64 / 1000.0
+}
+
+impl Report {
+    pub fn new(id: &str, name: &str, kind: &str, u: &Uptime) -> Report {
+        Report {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+            from: u.from,
+            to: u.to,
+            outages: u.outages,
+            downtime_seconds: seconds(u.down),
+            longest_outage_seconds: seconds(u.longest_outage),
+            uptime_seconds: seconds(u.up),
+            no_data_seconds: seconds(u.no_data),
+            maintenance_seconds: seconds(u.maintenance),
+            uptime_percent: u.percent(),
+            mttr_seconds: u.mttr().map(seconds),
+            mtbf_seconds: u.mtbf().map(seconds),
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use upbeat_core::incident::{ComponentStatuses, Impact, IncidentStatus};
 use upbeat_core::{MonitorId, OutageId};
 
 use crate::xml::Element;
-use crate::{ImportError, Options, dates};
+use crate::{ImportError, Options};
 
 const WENT_DOWN: &str = " went down";
 const RECOVERED: &str = " recovered";
@@ -59,7 +59,7 @@ pub fn parse(root: &Element, options: &Options) -> Result<ImportSet, ImportError
         set.items += 1;
         let fail = |message: String| ImportError::at(item.line, "item", message);
         let title = item.required("title")?.trim();
-        let at = dates::parse(item.required("pubDate")?).map_err(fail)?;
+        let at = item.date("pubDate")?;
         let guid = item.required("guid")?.trim();
         let link = item.child_text("link").unwrap_or("").trim();
         window = Some(window.map_or((at, at), |(lo, hi)| (lo.min(at), hi.max(at))));

@@ -83,6 +83,11 @@ pub fn parse(bytes: &[u8], options: &Options) -> Result<ImportSet, ImportError> 
     })?;
     match text.trim_start().as_bytes().first() {
         None => Err(ImportError::new("the source is empty")),
+        Some(b'<') if looks_like_html(text) => Err(ImportError::at(
+            1,
+            "html",
+            "this is an HTML page, not a feed; import the page's feed instead (/feed.rss, /history.rss or /history.atom)",
+        )),
         Some(b'<') => {
             let root = xml::parse(text)?;
             match root.name.as_str() {
@@ -110,4 +115,10 @@ pub fn parse(bytes: &[u8], options: &Options) -> Result<ImportSet, ImportError> 
         }
         _ => Err(ImportError::new("the source is neither XML (an RSS or Atom feed) nor JSON (Statuspage's API)")),
     }
+}
+
+/// An HTML page starts with its doctype or `<html>`, which a feed never does.
+fn looks_like_html(text: &str) -> bool {
+    let head: String = text.trim_start().chars().take(15).collect::<String>().to_ascii_lowercase();
+    head.starts_with("<!doctype html") || head.starts_with("<html")
 }

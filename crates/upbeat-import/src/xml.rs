@@ -44,6 +44,20 @@ impl Element {
         self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// The child `name` with some text, or an error naming this element and its line.
+    pub fn required_child(&self, name: &str) -> Result<&Element, ImportError> {
+        match self.child(name) {
+            Some(child) if !child.text.trim().is_empty() => Ok(child),
+            _ => Err(ImportError::at(self.line, &self.name, format!("<{name}> is missing or empty"))),
+        }
+    }
+
+    /// The child's text parsed as a date; an error names the child's own line.
+    pub fn date(&self, name: &str) -> Result<chrono::DateTime<chrono::Utc>, ImportError> {
+        let child = self.required_child(name)?;
+        crate::dates::parse(&child.text).map_err(|message| ImportError::at(child.line, name, message))
+    }
+
     /// The text of the child `name`, or an error naming this element and its line.
     pub fn required(&self, name: &str) -> Result<&str, ImportError> {
         match self.child_text(name) {

@@ -1,11 +1,13 @@
 //! `/api/v1`: the management API. Every route but `openapi.json` needs a bearer token.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use upbeat_core::uptime::{History, Report, Span};
 use upbeat_core::{MonitorId, Outage, Scope};
 use upbeat_store::OutageQuery;
 
@@ -21,6 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/monitors", get(list_monitors))
         .route("/monitors/{id}", get(get_monitor))
         .route("/monitors/{id}/outages", get(monitor_outages))
+        .route("/monitors/{id}/uptime", get(monitor_uptime))
+        .route("/monitors/{id}/daily", get(monitor_daily))
         .route("/monitors/{id}/pause", post(pause))
         .route("/monitors/{id}/resume", post(resume))
         .merge(crate::incidents::router())
@@ -177,4 +181,109 @@ async fn set_paused(state: AppState, bearer: Bearer, id: String, paused: bool) -
         )
     })?;
     Ok(Json(MonitorJson::new(monitor, &state.config.page.base_url, (state.now)())).into_response())
+}
+
+/// `?from=&to=`: RFC 3339 times; `to` defaults to now and `from` to 30 days before `to`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowParams {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DailyParams {
+    days: Option<u32>,
+}
+
+/// Most days `/daily` answers for.
+const MAX_DAYS: u32 = 366;
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(t)| t)
+        .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+}
+
+fn parse_time(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    text.map(|t| {
+        DateTime::parse_from_rfc3339(t)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| ApiError::bad_request("invalid_query", field, format!("`{t}` is not an RFC 3339 time")))
+    })
+    .transpose()
+}
+
+/// The monitor's record, whether configured or imported.
+async fn record(state: &AppState, id: &str) -> Result<upbeat_store::MonitorRecord, ApiError> {
+    state
+        .store
+        .monitor_records()
+        .await?
+        .into_iter()
+        .find(|m| m.id.as_str() == id)
+        .ok_or_else(|| ApiError::not_found("monitor_not_found", format!("no monitor has id `{id}`")))
+}
+
+async fn history(state: &AppState, id: &MonitorId, window: Span) -> Result<History, ApiError> {
+    state
+        .store
+        .history(id, window, (state.now)())
+        .await?
+        .ok_or_else(|| ApiError::not_found("monitor_not_found", format!("no monitor has id `{id}`")))
+}
+
+async fn monitor_uptime(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    params: Result<Query<WindowParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Read)?;
+    let params = query(params)?;
+    let now = (state.now)();
+    let to = parse_time("to", params.to.as_deref())?.unwrap_or(now);
+    let from = parse_time("from", params.from.as_deref())?.unwrap_or(to - chrono::Duration::days(30));
+    if from >= to {
+        return Err(ApiError::bad_request("invalid_query", "from", "`from` must be before `to`"));
+    }
+    let monitor = record(&state, &id).await?;
+    let window = Span::new(from, to);
+    let uptime = history(&state, &monitor.id, window).await?.uptime(window);
+    Ok(Json(Report::new(monitor.id.as_str(), &monitor.name, &monitor.kind, &uptime)).into_response())
+}
+
+async fn monitor_daily(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    params: Result<Query<DailyParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Read)?;
+    let days = query(params)?.days.unwrap_or(90);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::bad_request("invalid_query", "days", format!("days must be between 1 and {MAX_DAYS}")));
+    }
+    let monitor = record(&state, &id).await?;
+    let now = (state.now)();
+    let first = now.date_naive() - chrono::Duration::days(i64::from(days) - 1);
+    let window = Span::new(first.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc(), now);
+    let buckets: Vec<serde_json::Value> = history(&state, &monitor.id, window)
+        .await?
+        .daily(days, now)
+        .into_iter()
+        .map(|(date, u)| {
+            let mut day = serde_json::to_value(Report::new(monitor.id.as_str(), &monitor.name, &monitor.kind, &u))
+                .unwrap_or_default();
+            if let Some(object) = day.as_object_mut() {
+                for key in ["id", "name", "kind"] {
+                    object.remove(key);
+                }
+                object.insert("date".into(), date.to_string().into());
+            }
+            day
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "id": monitor.id.as_str(), "name": monitor.name, "days": buckets })).into_response())
 }

@@ -9,10 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use upbeat_core::MonitorId;
 use upbeat_core::import::{ImportSet, ImportSummary};
-use upbeat_core::uptime::{Span, Uptime};
+use upbeat_core::uptime::{Report as Row, Span};
 use upbeat_import::MAX_SOURCE_BYTES;
 use upbeat_store::Store;
 
@@ -152,56 +150,12 @@ pub async fn import(
     Ok(total)
 }
 
-/// One monitor's figures, as `report` and the API print them.
-#[derive(Clone, Debug, Serialize)]
-pub struct Row {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    pub outages: usize,
-    pub downtime_seconds: f64,
-    pub longest_outage_seconds: f64,
-    pub uptime_seconds: f64,
-    pub no_data_seconds: f64,
-    pub maintenance_seconds: f64,
-    pub uptime_percent: Option<f64>,
-    pub mttr_seconds: Option<f64>,
-    pub mtbf_seconds: Option<f64>,
-}
-
-fn seconds(d: chrono::Duration) -> f64 {
-    d.num_milliseconds() as f64 / 1000.0
-}
-
-impl Row {
-    pub fn new(id: &MonitorId, name: &str, kind: &str, u: &Uptime) -> Row {
-        Row {
-            id: id.to_string(),
-            name: name.to_owned(),
-            kind: kind.to_owned(),
-            from: u.from,
-            to: u.to,
-            outages: u.outages,
-            downtime_seconds: seconds(u.down),
-            longest_outage_seconds: seconds(u.longest_outage),
-            uptime_seconds: seconds(u.up),
-            no_data_seconds: seconds(u.no_data),
-            maintenance_seconds: seconds(u.maintenance),
-            uptime_percent: u.percent(),
-            mttr_seconds: u.mttr().map(seconds),
-            mtbf_seconds: u.mtbf().map(seconds),
-        }
-    }
-}
-
 /// Every monitor's figures over the window, by id.
 pub async fn report_rows(store: &dyn Store, window: Span, now: DateTime<Utc>) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
     for m in store.monitor_records().await? {
         let Some(history) = store.history(&m.id, window, now).await? else { continue };
-        rows.push(Row::new(&m.id, &m.name, &m.kind, &history.uptime(window)));
+        rows.push(Row::new(m.id.as_str(), &m.name, &m.kind, &history.uptime(window)));
     }
     Ok(rows)
 }

@@ -9,6 +9,7 @@ mod api;
 mod cli;
 mod cli_incidents;
 mod feed_snapshot;
+mod import;
 mod incidents;
 mod maintenance;
 mod monitoring;
