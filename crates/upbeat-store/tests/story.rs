@@ -286,3 +286,102 @@ async fn sqlite_maintenance() {
     let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
     maintenance(upbeat_store::open(&url).await.unwrap()).await;
 }
+
+fn imported_set() -> upbeat_core::import::ImportSet {
+    use upbeat_core::import::*;
+    use upbeat_core::incident::{Impact, IncidentStatus};
+    let outage = |start: i64, end: Option<i64>| ImportedOutage {
+        id: upbeat_core::OutageId::derive(&id("old"), t(start)),
+        monitor: id("old"),
+        started_at: t(start),
+        ended_at: end.map(t),
+    };
+    ImportSet {
+        format: "test".into(),
+        window: Some((t(0), t(1000))),
+        monitors: vec![ImportedMonitor { id: id("old"), name: "Old site".into() }],
+        outages: vec![outage(100, Some(160)), outage(500, None)],
+        incidents: vec![ImportedIncident {
+            key: "test:42".into(),
+            id: Some(42),
+            title: "Slow".into(),
+            impact: Impact::Minor,
+            status: IncidentStatus::Resolved,
+            components: Default::default(),
+            started_at: t(100),
+            resolved_at: Some(t(200)),
+            updates: vec![
+                ImportedUpdate {
+                    guid_hash: guid_hash_of("a"),
+                    status: IncidentStatus::Investigating,
+                    body: "Looking".into(),
+                    at: t(100),
+                },
+                ImportedUpdate {
+                    guid_hash: guid_hash_of("b"),
+                    status: IncidentStatus::Resolved,
+                    body: "Done".into(),
+                    at: t(200),
+                },
+            ],
+            postmortem: None,
+        }],
+        ..ImportSet::default()
+    }
+}
+
+/// Imports: idempotent, one transaction, kept apart from the configuration; and the history that
+/// uptime is computed from, samples and imports alike.
+async fn imports(store: Arc<dyn Store>) {
+    let quiet = |_: usize| {};
+    let set = imported_set();
+    let dry = store.import(&set, true, &quiet, t(2000)).await.unwrap();
+    assert_eq!((dry.monitors, dry.outages, dry.incidents, dry.updates), (1, 2, 1, 2));
+    assert_eq!(store.monitor_records().await.unwrap(), vec![], "a dry run writes nothing");
+
+    assert_eq!(store.import(&set, false, &quiet, t(2000)).await.unwrap(), dry);
+    let again = store.import(&set, false, &quiet, t(2000)).await.unwrap();
+    assert!(again.is_empty() && again.duplicates == 4, "{again:?}");
+
+    // The imported outage that was still open is closed by a newer export.
+    let mut newer = imported_set();
+    newer.outages[1].ended_at = Some(t(700));
+    assert_eq!(store.import(&newer, false, &quiet, t(2000)).await.unwrap().outages, 1);
+
+    // Starting with a configuration keeps imported monitors, which have no state to load.
+    store.sync_monitors(&[record("web", true)], t(2000)).await.unwrap();
+    let ids: Vec<String> = store.monitor_records().await.unwrap().iter().map(|m| m.id.to_string()).collect();
+    assert_eq!(ids, ["old", "web"]);
+    assert!(store.load_monitors().await.unwrap().iter().all(|m| m.id.as_str() == "web"));
+    assert_eq!(store.incident(42).await.unwrap().unwrap().updates.len(), 2);
+
+    let window = upbeat_core::uptime::Span::new(t(0), t(1000));
+    let u = store.history(&id("old"), window, t(2000)).await.unwrap().unwrap().uptime(window);
+    assert_eq!((u.outages, u.down.num_seconds(), u.no_data.num_seconds()), (2, 60 + 200, 0));
+
+    // Samples every 60 s, then a gap: the gap is time without data, not uptime.
+    let mut state = MonitorState::default();
+    let times: Vec<(i64, bool)> = [0, 60, 120, 600, 660].iter().map(|&s| (s, true)).collect();
+    store.write_batch(&batch_for("web", &mut state, &times)).await.unwrap();
+    let u = store.history(&id("web"), window, t(1000)).await.unwrap().unwrap().uptime(window);
+    assert_eq!((u.up.num_seconds(), u.no_data.num_seconds()), (180 + 120, 1000 - 300));
+    assert!(store.history(&id("nope"), window, t(1000)).await.unwrap().is_none());
+
+    // An incident id taken by one written here is a conflict, and nothing of that set is written.
+    let mut clash = imported_set();
+    clash.incidents[0].key = "other:42".into();
+    clash.monitors[0].id = id("clash");
+    clash.outages.iter_mut().for_each(|o| o.monitor = id("clash"));
+    clash.outages[0].id = upbeat_core::OutageId::derive(&id("clash"), t(1));
+    clash.outages.truncate(1);
+    let err = store.import(&clash, false, &quiet, t(2000)).await.unwrap_err();
+    assert!(matches!(err, upbeat_store::StoreError::Conflict(_)), "{err}");
+    assert!(store.monitor_records().await.unwrap().iter().all(|m| m.id.as_str() != "clash"));
+}
+
+#[tokio::test]
+async fn sqlite_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
+    imports(upbeat_store::open(&url).await.unwrap()).await;
+}
