@@ -4,6 +4,7 @@
 //! `upbeat-bench run` is the benchmark; `upbeat-bench target` is the HTTP target it starts as a
 //! child process, so the target's CPU is not counted against upbeat.
 
+mod import;
 mod procfs;
 mod run;
 mod target;
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Runs upbeat once per N and prints one markdown table row per run.
     Run(run::RunArgs),
+    /// Times `upbeat import` of the reference feed and of a generated feed; peak memory too.
+    Import(import::ImportArgs),
     /// The target: answers every request `200 OK`, a 2-byte body and `Connection: close`.
     Target(target::TargetArgs),
 }
@@ -28,6 +31,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => run::main(args),
+        Command::Import(args) => import::main(args),
         Command::Target(args) => target::main(args),
     }
 }

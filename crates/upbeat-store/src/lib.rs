@@ -201,6 +201,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every monitor with a history to report on: the configured ones and the imported ones.
     async fn monitor_records(&self) -> Result<Vec<MonitorRecord>>;
 
+    /// One active monitor, configured or imported.
+    async fn monitor_record(&self, id: &MonitorId) -> Result<Option<MonitorRecord>>;
+
     /// What is known of one monitor during `window`: its outages (an open one ends at `now`), its
     /// component's maintenance, and when it was watched. `None` when there is no such monitor.
     async fn history(&self, monitor: &MonitorId, window: Span, now: DateTime<Utc>) -> Result<Option<History>>;

@@ -195,7 +195,11 @@ impl Store for SqliteStore {
     }
 
     async fn monitor_records(&self) -> Result<Vec<MonitorRecord>> {
-        import::monitor_records(&self.pool).await
+        import::monitor_records(&self.pool, None).await
+    }
+
+    async fn monitor_record(&self, id: &MonitorId) -> Result<Option<MonitorRecord>> {
+        Ok(import::monitor_records(&self.pool, Some(id)).await?.pop())
     }
 
     async fn history(&self, monitor: &MonitorId, window: Span, now: DateTime<Utc>) -> Result<Option<History>> {

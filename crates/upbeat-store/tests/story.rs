@@ -354,6 +354,8 @@ async fn imports(store: Arc<dyn Store>) {
     assert_eq!(ids, ["old", "web"]);
     assert!(store.load_monitors().await.unwrap().iter().all(|m| m.id.as_str() == "web"));
     assert_eq!(store.incident(42).await.unwrap().unwrap().updates.len(), 2);
+    assert_eq!(store.monitor_record(&id("old")).await.unwrap().unwrap().kind, "imported");
+    assert!(store.monitor_record(&id("nope")).await.unwrap().is_none());
 
     let window = upbeat_core::uptime::Span::new(t(0), t(1000));
     let u = store.history(&id("old"), window, t(2000)).await.unwrap().unwrap().uptime(window);

@@ -217,13 +217,9 @@ fn parse_time(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, 
 
 /// The monitor's record, whether configured or imported.
 async fn record(state: &AppState, id: &str) -> Result<upbeat_store::MonitorRecord, ApiError> {
-    state
-        .store
-        .monitor_records()
-        .await?
-        .into_iter()
-        .find(|m| m.id.as_str() == id)
-        .ok_or_else(|| ApiError::not_found("monitor_not_found", format!("no monitor has id `{id}`")))
+    let not_found = || ApiError::not_found("monitor_not_found", format!("no monitor has id `{id}`"));
+    let id = MonitorId::parse(id).map_err(|_| not_found())?;
+    state.store.monitor_record(&id).await?.ok_or_else(not_found)
 }
 
 async fn history(state: &AppState, id: &MonitorId, window: Span) -> Result<History, ApiError> {

@@ -15,10 +15,14 @@ use crate::{MonitorRecord, NewUpdate, Result, StoreError};
 /// How often `progress` hears of an import.
 const PROGRESS_EVERY: usize = 1_000;
 
-pub(super) async fn monitor_records(pool: &SqlitePool) -> Result<Vec<MonitorRecord>> {
+/// Active monitors, or the one with this id.
+pub(super) async fn monitor_records(pool: &SqlitePool, only: Option<&MonitorId>) -> Result<Vec<MonitorRecord>> {
     let rows = sqlx::query(
-        "SELECT id, name, kind, target, component, public, interval_ms FROM monitors WHERE active = 1 ORDER BY id",
+        "SELECT id, name, kind, target, component, public, interval_ms FROM monitors
+         WHERE active = 1 AND (? IS NULL OR id = ?) ORDER BY id",
     )
+    .bind(only.map(MonitorId::as_str))
+    .bind(only.map(MonitorId::as_str))
     .fetch_all(pool)
     .await?;
     rows.iter()
