@@ -22,6 +22,9 @@ pub struct ImportArgs {
     /// The upbeat binary [default: `upbeat` next to this binary, i.e. target/release/upbeat].
     #[arg(long)]
     upbeat: Option<PathBuf>,
+    /// Only write the generated feed to this file, to look at or import by hand.
+    #[arg(long)]
+    write_feed: Option<PathBuf>,
 }
 
 const BASE: &str = "https://status.example.com/";
@@ -114,6 +117,9 @@ pub fn main(args: ImportArgs) -> anyhow::Result<()> {
         Some(path) => path,
         None => std::env::current_exe()?.with_file_name("upbeat"),
     };
+    if let Some(path) = &args.write_feed {
+        return Ok(std::fs::write(path, generate(args.items))?);
+    }
     let dir = tempfile::tempdir()?;
     let generated = dir.path().join(format!("generated-{}.rss", args.items));
     std::fs::write(&generated, generate(args.items))?;

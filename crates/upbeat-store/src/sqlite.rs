@@ -1002,10 +1002,15 @@ async fn insert_event(
     .bind(kind)
     .bind(monitor.as_str())
     .bind(outage.as_str())
-    .bind(format!("{kind}:{outage}"))
+    .bind(event_key(kind, outage))
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// An outage event's dedup key: replaying the transition inserts nothing.
+fn event_key(kind: &str, outage: &OutageId) -> String {
+    format!("{kind}:{outage}")
 }
 
 #[cfg(test)]

@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
-use upbeat_core::MonitorId;
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 use upbeat_core::import::{ImportSet, ImportSummary, ImportedIncident, ImportedMaintenance, ImportedOutage};
 use upbeat_core::incident::IncidentStatus;
 use upbeat_core::uptime::{History, Span};
+use upbeat_core::{MonitorId, OutageId};
 
-use super::{components_json, insert_event, insert_update_with_guid, monitor_id, ms, time};
+use super::{components_json, event_key, insert_update_with_guid, monitor_id, ms, time};
 use crate::{MonitorRecord, NewUpdate, Result, StoreError};
 
 /// How often `progress` hears of an import.
@@ -214,40 +214,15 @@ pub(super) async fn import(
 
 async fn import_outage(tx: &mut Transaction<'_, Sqlite>, o: &ImportedOutage, tally: &mut Tally<'_>) -> Result<()> {
     tally.step();
-    let stored = sqlx::query("SELECT monitor_id, ended_at FROM outages WHERE id = ?")
-        .bind(o.id.as_str())
-        .fetch_optional(&mut **tx)
-        .await?;
-    if let Some(row) = stored {
-        let monitor: String = row.try_get("monitor_id")?;
-        if monitor != o.monitor.as_str() {
-            return Err(StoreError::Conflict(format!(
-                "outage {} is stored for monitor `{monitor}`, not `{}`",
-                o.id, o.monitor
-            )));
-        }
-        let ended: Option<i64> = row.try_get("ended_at")?;
-        match (ended, o.ended_at) {
-            (None, Some(end)) => {
-                sqlx::query("UPDATE outages SET ended_at = ? WHERE id = ?")
-                    .bind(ms(end))
-                    .bind(o.id.as_str())
-                    .execute(&mut **tx)
-                    .await?;
-                insert_event(tx, "outage_closed", &o.monitor, &o.id, end).await?;
-                tally.summary.outages += 1;
-            }
-            _ => tally.summary.duplicates += 1,
-        }
-        return Ok(());
-    }
-    sqlx::query(
+    // The common case, a new outage, is one insert for the outage and one for its events.
+    let inserted = sqlx::query(
         "INSERT INTO outages (id, monitor_id, started_at, ended_at, cause, in_maintenance)
          VALUES (?, ?, ?, ?, 'imported', EXISTS (
            SELECT 1 FROM maintenance_components mc
            JOIN maintenances mt ON mt.id = mc.maintenance_id
            JOIN monitors m ON m.component = mc.component
-           WHERE m.id = ? AND mt.scheduled_for <= ? AND mt.scheduled_until > ?))",
+           WHERE m.id = ? AND mt.scheduled_for <= ? AND mt.scheduled_until > ?))
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(o.id.as_str())
     .bind(o.monitor.as_str())
@@ -257,12 +232,60 @@ async fn import_outage(tx: &mut Transaction<'_, Sqlite>, o: &ImportedOutage, tal
     .bind(ms(o.started_at))
     .bind(ms(o.started_at))
     .execute(&mut **tx)
-    .await?;
-    insert_event(tx, "outage_opened", &o.monitor, &o.id, o.started_at).await?;
-    if let Some(end) = o.ended_at {
-        insert_event(tx, "outage_closed", &o.monitor, &o.id, end).await?;
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        let mut events = vec![("outage_opened", o.started_at)];
+        events.extend(o.ended_at.map(|end| ("outage_closed", end)));
+        insert_events(tx, &o.monitor, &o.id, &events).await?;
+        tally.summary.outages += 1;
+        return Ok(());
     }
-    tally.summary.outages += 1;
+    let row = sqlx::query("SELECT monitor_id, ended_at FROM outages WHERE id = ?")
+        .bind(o.id.as_str())
+        .fetch_one(&mut **tx)
+        .await?;
+    let monitor: String = row.try_get("monitor_id")?;
+    if monitor != o.monitor.as_str() {
+        return Err(StoreError::Conflict(format!(
+            "outage {} is stored for monitor `{monitor}`, not `{}`",
+            o.id, o.monitor
+        )));
+    }
+    let ended: Option<i64> = row.try_get("ended_at")?;
+    match (ended, o.ended_at) {
+        (None, Some(end)) => {
+            sqlx::query("UPDATE outages SET ended_at = ? WHERE id = ?")
+                .bind(ms(end))
+                .bind(o.id.as_str())
+                .execute(&mut **tx)
+                .await?;
+            insert_events(tx, &o.monitor, &o.id, &[("outage_closed", end)]).await?;
+            tally.summary.outages += 1;
+        }
+        _ => tally.summary.duplicates += 1,
+    }
+    Ok(())
+}
+
+/// An outage's events in one statement; replaying one is a no-op, as for the engine's.
+async fn insert_events(
+    tx: &mut Transaction<'_, Sqlite>,
+    monitor: &MonitorId,
+    outage: &OutageId,
+    events: &[(&str, DateTime<Utc>)],
+) -> Result<()> {
+    let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO events (at, kind, monitor_id, outage_id, dedup_key) ");
+    insert.push_values(events, |mut row, (kind, at)| {
+        row.push_bind(ms(*at))
+            .push_bind(kind.to_string())
+            .push_bind(monitor.as_str().to_owned())
+            .push_bind(outage.as_str().to_owned())
+            .push_bind(event_key(kind, outage));
+    });
+    insert.push(" ON CONFLICT (dedup_key) DO NOTHING");
+    insert.build().execute(&mut **tx).await?;
     Ok(())
 }
 
