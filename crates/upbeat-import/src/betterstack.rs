@@ -194,3 +194,116 @@ fn unique_id(name: &str, monitors: &[ImportedMonitor]) -> MonitorId {
     }
     MonitorId::parse(&candidate).unwrap_or_else(|_| MonitorId::parse("monitor").expect("a valid id"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(items: &str) -> String {
+        format!(
+            "<rss version=\"2.0\"><channel><title>T</title><link>https://s.example/</link>\n{items}</channel></rss>"
+        )
+    }
+
+    fn item(title: &str, link: &str, date: &str, guid: &str) -> String {
+        format!(
+            "<item><title>{title}</title><link>{link}</link><pubDate>{date}</pubDate><guid>{guid}</guid><description>{title}</description></item>\n"
+        )
+    }
+
+    fn hex(c: char) -> String {
+        c.to_string().repeat(64)
+    }
+
+    fn parse_text(text: &str, base: Option<&str>) -> Result<ImportSet, ImportError> {
+        parse(&crate::xml::parse(text)?, &Options { base_url: base.map(str::to_owned) })
+    }
+
+    #[test]
+    fn pairs_become_outages_and_a_lone_recovery_is_noted() {
+        let text = feed(
+            &[
+                item(
+                    "api recovered",
+                    "https://s.example/",
+                    "Mon, 30 Jun 2025 12:10:00 +0000",
+                    &format!("https://s.example/#{}", hex('a')),
+                ),
+                item(
+                    "api went down",
+                    "https://s.example/",
+                    "Mon, 30 Jun 2025 12:00:00 +0000",
+                    &format!("https://s.example/#{}", hex('a')),
+                ),
+                item(
+                    "api went down",
+                    "https://s.example/",
+                    "Mon, 30 Jun 2025 13:00:00 GMT",
+                    &format!("https://s.example/#{}", hex('b')),
+                ),
+                item(
+                    "db recovered",
+                    "https://s.example/",
+                    "Mon, 30 Jun 2025 11:00:00 +0000",
+                    &format!("https://s.example/#{}", hex('c')),
+                ),
+            ]
+            .concat(),
+        );
+        let set = parse_text(&text, None).unwrap();
+        assert_eq!(set.format, "Better Stack RSS");
+        assert_eq!(set.monitors.len(), 1, "db is known only from a recovery that was skipped");
+        assert_eq!(set.outages.len(), 2);
+        let open = set.outages.iter().find(|o| o.id.as_str() == hex('b')).unwrap();
+        assert_eq!(open.ended_at, None, "still down when the feed was taken");
+        assert_eq!(set.notes.len(), 1);
+        assert!(set.notes[0].contains("`db recovered` has no `went down`"), "{}", set.notes[0]);
+    }
+
+    #[test]
+    fn guids_must_match_the_base_url_and_repeat_only_verbatim() {
+        let down = item(
+            "api went down",
+            "https://s.example/",
+            "Mon, 30 Jun 2025 12:00:00 +0000",
+            &format!("https://s.example/#{}", hex('a')),
+        );
+        let e = parse_text(&feed(&down), Some("https://status.other.example/")).unwrap_err();
+        assert!(e.to_string().contains("is --base-url right?"), "{e}");
+        assert_eq!(e.line, Some(2));
+
+        let later = item(
+            "api went down",
+            "https://s.example/",
+            "Mon, 30 Jun 2025 12:05:00 +0000",
+            &format!("https://s.example/#{}", hex('a')),
+        );
+        let e = parse_text(&feed(&format!("{down}{later}")), None).unwrap_err();
+        assert!(e.to_string().contains("appears twice for one outage"), "{e}");
+
+        let update = |body: &str| {
+            format!(
+                "<item><title>Slow</title><link>https://s.example/incident/7</link><pubDate>Mon, 30 Jun 2025 12:00:00 -0000</pubDate><guid>https://s.example/incident/7#{}</guid><description>{body}</description></item>\n",
+                hex('d')
+            )
+        };
+        let set = parse_text(&feed(&format!("{}{}", update("a"), update("a"))), None).unwrap();
+        assert_eq!((set.incidents.len(), set.duplicates), (1, 1));
+        assert_eq!(set.incidents[0].id, Some(7));
+        assert_eq!(set.incidents[0].status, IncidentStatus::Resolved);
+        let e = parse_text(&feed(&format!("{}{}", update("a"), update("b"))), None).unwrap_err();
+        assert!(e.to_string().contains("twice with different contents"), "{e}");
+    }
+
+    #[test]
+    fn items_that_are_neither_events_nor_updates_are_errors() {
+        let e = parse_text(
+            &feed(&item("Scheduled maintenance", "https://s.example/", "Mon, 30 Jun 2025 12:00:00 +0000", "x")),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("neither a monitor event"), "{e}");
+        let e = parse_text(&feed("<item><title>api went down</title></item>"), None).unwrap_err();
+        assert!(e.to_string().contains("<pubDate> is missing"), "{e}");
+    }
+}
