@@ -129,7 +129,7 @@ pub async fn import(
                 " ".repeat(width - filled)
             ));
         };
-        let summary = store.import(set, dry_run, &report, now).await.with_context(|| format!("{source}"))?;
+        let summary = store.import(set, dry_run, &report, now).await.with_context(|| source.to_string())?;
         progress.done();
         for note in &set.notes {
             eprintln!("{source}: {note}");

@@ -120,28 +120,38 @@ pub(super) async fn history(
         watched.push(Span::new(time(start), time(start + hour)));
     }
     // Runs of samples no further apart than the longest gap; each sample speaks for one interval.
+    // SQLite finds the gaps, so only a run's edges cross over, not every sample.
     let gap = longest_gap(interval);
     let step = chrono::Duration::from_std(interval).unwrap_or_default();
-    let rows = sqlx::query("SELECT at FROM samples WHERE monitor_id = ? AND at >= ? AND at < ? ORDER BY at")
+    let lower = from - gap.num_milliseconds();
+    let starts = sqlx::query(
+        "SELECT prev, at FROM (
+           SELECT at, LAG(at) OVER (ORDER BY at) AS prev FROM samples WHERE monitor_id = ? AND at >= ? AND at < ?
+         ) WHERE prev IS NULL OR at - prev > ? ORDER BY at",
+    )
+    .bind(monitor.as_str())
+    .bind(lower)
+    .bind(to)
+    .bind(gap.num_milliseconds())
+    .fetch_all(pool)
+    .await?;
+    let last: Option<i64> = sqlx::query("SELECT MAX(at) FROM samples WHERE monitor_id = ? AND at >= ? AND at < ?")
         .bind(monitor.as_str())
-        .bind(from - gap.num_milliseconds())
+        .bind(lower)
         .bind(to)
-        .fetch_all(pool)
-        .await?;
-    let mut run: Option<Span> = None;
-    for row in rows {
-        let at = time(row.try_get(0)?);
-        run = match run {
-            Some(r) if at - r.end <= gap => Some(Span::new(r.start, at)),
-            Some(r) => {
-                watched.push(Span::new(r.start, (r.end + step).min(now)));
-                Some(Span::new(at, at))
-            }
-            None => Some(Span::new(at, at)),
-        };
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?;
+    let mut run_start: Option<i64> = None;
+    for row in &starts {
+        let (prev, at): (Option<i64>, i64) = (row.try_get(0)?, row.try_get(1)?);
+        if let (Some(start), Some(end)) = (run_start, prev) {
+            watched.push(Span::new(time(start), (time(end) + step).min(now)));
+        }
+        run_start = Some(at);
     }
-    if let Some(r) = run {
-        watched.push(Span::new(r.start, (r.end + step).min(now)));
+    if let (Some(start), Some(end)) = (run_start, last) {
+        watched.push(Span::new(time(start), (time(end) + step).min(now)));
     }
     Ok(Some(History { outages, maintenance, watched }))
 }
