@@ -145,6 +145,11 @@ pub async fn import(
             summary.duplicates,
             if dry_run { " (dry run: nothing written)" } else { "" }
         );
+        if summary.monitors > 0 {
+            // The ids to declare as [[monitor]] to keep watching them, with their history.
+            let ids: Vec<String> = set.monitors.iter().map(|m| format!("{} ({})", m.id, m.name)).collect();
+            println!("  monitor ids: {}", ids.join(", "));
+        }
         total += summary;
     }
     Ok(total)

@@ -358,3 +358,32 @@ async fn urls_are_fetched_and_timeouts_and_redirect_loops_are_errors() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("97 outages"), "{}", stdout(&out));
 }
+
+#[tokio::test]
+async fn a_configured_monitor_with_an_imported_id_goes_on_with_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    assert!(import(&db, &[fixture("buttondown-status.rss").to_str().unwrap()]).status.success());
+    let target = crate::helpers::Target::start().await;
+    let config = format!(
+        "[page]\ntitle = \"Buttondown\"\nbase_url = \"{BASE}\"\n\n[[monitor]]\nid = \"backlog\"\nname = \"Backlog\"\nkind = \"http\"\nurl = \"{}\"\ninterval = \"1s\"\ntimeout = \"500ms\"\n",
+        target.url("/")
+    );
+    let app = TestApp::spawn(&config, &dir).await;
+    app.wait_for_state("backlog", "up").await;
+    let (status, outages) = app.api("/api/v1/monitors/backlog/outages?limit=100").await;
+    assert_eq!(status, 200, "{outages}");
+    assert_eq!(outages["outages"].as_array().unwrap().len(), 9, "the imported outages are the monitor's");
+    let facts = facts();
+    let (from, to) = (facts["first_item"].as_str().unwrap(), facts["last_item"].as_str().unwrap());
+    let (_, u) = app.api(&format!("/api/v1/monitors/backlog/uptime?from={from}&to={to}")).await;
+    assert_eq!((u["kind"].as_str(), u["downtime_seconds"].as_f64()), (Some("http"), Some(30310.0)));
+    // The other imported monitors are still there, and so is every item of the old feed.
+    let (_, other) = app.api("/api/v1/monitors/p95-response-time/uptime").await;
+    assert_eq!(other["kind"], "imported");
+    assert_eq!(
+        items(app.text("/feed.rss").await.as_bytes()),
+        items(&std::fs::read(fixture("buttondown-status.rss")).unwrap())
+    );
+    app.stop().await;
+}
