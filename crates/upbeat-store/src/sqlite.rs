@@ -38,6 +38,17 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "import", include_str!("../migrations/sqlite/0006_import.sql")),
 ];
 
+/// Inserts an outage unless its id is stored: id, monitor, start, end, cause, then the monitor and
+/// the start twice more. It is in maintenance when a window of its monitor's component covers its
+/// start.
+const INSERT_OUTAGE: &str = "INSERT INTO outages (id, monitor_id, started_at, ended_at, cause, in_maintenance)
+     VALUES (?, ?, ?, ?, ?, EXISTS (
+       SELECT 1 FROM maintenance_components mc
+       JOIN maintenances mt ON mt.id = mc.maintenance_id
+       JOIN monitors m ON m.component = mc.component
+       WHERE m.id = ? AND mt.scheduled_for <= ? AND mt.scheduled_until > ?))
+     ON CONFLICT (id) DO NOTHING";
+
 /// SQLite allows 32766 bound parameters per statement; a sample row binds 11.
 const SAMPLE_ROWS_PER_INSERT: usize = 2_000;
 
@@ -250,24 +261,17 @@ impl Store for SqliteStore {
             match transition {
                 Transition::Opened { outage } => {
                     // In maintenance when it started inside a window of its monitor's component.
-                    sqlx::query(
-                        "INSERT INTO outages (id, monitor_id, started_at, ended_at, cause, in_maintenance)
-                         VALUES (?, ?, ?, NULL, ?, EXISTS (
-                           SELECT 1 FROM maintenance_components mc
-                           JOIN maintenances mt ON mt.id = mc.maintenance_id
-                           JOIN monitors m ON m.component = mc.component
-                           WHERE m.id = ? AND mt.scheduled_for <= ? AND mt.scheduled_until > ?))
-                         ON CONFLICT (id) DO NOTHING",
-                    )
-                    .bind(outage.id.as_str())
-                    .bind(monitor.as_str())
-                    .bind(ms(outage.started_at))
-                    .bind(&outage.cause)
-                    .bind(monitor.as_str())
-                    .bind(ms(outage.started_at))
-                    .bind(ms(outage.started_at))
-                    .execute(&mut *tx)
-                    .await?;
+                    sqlx::query(INSERT_OUTAGE)
+                        .bind(outage.id.as_str())
+                        .bind(monitor.as_str())
+                        .bind(ms(outage.started_at))
+                        .bind(None::<i64>)
+                        .bind(&outage.cause)
+                        .bind(monitor.as_str())
+                        .bind(ms(outage.started_at))
+                        .bind(ms(outage.started_at))
+                        .execute(&mut *tx)
+                        .await?;
                     insert_event(&mut tx, "outage_opened", monitor, &outage.id, outage.started_at).await?;
                 }
                 Transition::Closed { outage, ended_at } => {

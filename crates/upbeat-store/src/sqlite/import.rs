@@ -9,7 +9,7 @@ use upbeat_core::incident::IncidentStatus;
 use upbeat_core::uptime::{History, Span};
 use upbeat_core::{MonitorId, OutageId};
 
-use super::{components_json, event_key, insert_update_with_guid, monitor_id, ms, time};
+use super::{INSERT_OUTAGE, components_json, event_key, insert_update_with_guid, monitor_id, ms, time};
 use crate::{MonitorRecord, NewUpdate, Result, StoreError};
 
 /// How often `progress` hears of an import.
@@ -225,25 +225,18 @@ pub(super) async fn import(
 async fn import_outage(tx: &mut Transaction<'_, Sqlite>, o: &ImportedOutage, tally: &mut Tally<'_>) -> Result<()> {
     tally.step();
     // The common case, a new outage, is one insert for the outage and one for its events.
-    let inserted = sqlx::query(
-        "INSERT INTO outages (id, monitor_id, started_at, ended_at, cause, in_maintenance)
-         VALUES (?, ?, ?, ?, 'imported', EXISTS (
-           SELECT 1 FROM maintenance_components mc
-           JOIN maintenances mt ON mt.id = mc.maintenance_id
-           JOIN monitors m ON m.component = mc.component
-           WHERE m.id = ? AND mt.scheduled_for <= ? AND mt.scheduled_until > ?))
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(o.id.as_str())
-    .bind(o.monitor.as_str())
-    .bind(ms(o.started_at))
-    .bind(o.ended_at.map(ms))
-    .bind(o.monitor.as_str())
-    .bind(ms(o.started_at))
-    .bind(ms(o.started_at))
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
+    let inserted = sqlx::query(INSERT_OUTAGE)
+        .bind(o.id.as_str())
+        .bind(o.monitor.as_str())
+        .bind(ms(o.started_at))
+        .bind(o.ended_at.map(ms))
+        .bind("imported")
+        .bind(o.monitor.as_str())
+        .bind(ms(o.started_at))
+        .bind(ms(o.started_at))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
         == 1;
     if inserted {
         let mut events = vec![("outage_opened", o.started_at)];
@@ -299,6 +292,12 @@ async fn insert_events(
     Ok(())
 }
 
+/// The id a query for one key finds, if any.
+async fn id_of(tx: &mut Transaction<'_, Sqlite>, sql: &'static str, key: &str) -> Result<Option<i64>> {
+    let row = sqlx::query(sql).bind(key).fetch_optional(&mut **tx).await?;
+    Ok(row.map(|row| row.try_get(0)).transpose()?)
+}
+
 async fn import_incident(
     tx: &mut Transaction<'_, Sqlite>,
     i: &ImportedIncident,
@@ -306,12 +305,7 @@ async fn import_incident(
     now: DateTime<Utc>,
 ) -> Result<()> {
     tally.step();
-    let stored: Option<i64> = sqlx::query("SELECT id FROM incidents WHERE source_key = ?")
-        .bind(&i.key)
-        .fetch_optional(&mut **tx)
-        .await?
-        .map(|row| row.try_get("id"))
-        .transpose()?;
+    let stored = id_of(tx, "SELECT id FROM incidents WHERE source_key = ?", &i.key).await?;
     let id = match stored {
         Some(id) => id,
         None => {
@@ -392,12 +386,7 @@ async fn import_maintenance(
     now: DateTime<Utc>,
 ) -> Result<()> {
     tally.step();
-    let stored: Option<i64> = sqlx::query("SELECT id FROM maintenances WHERE source_key = ?")
-        .bind(&m.key)
-        .fetch_optional(&mut **tx)
-        .await?
-        .map(|row| row.try_get("id"))
-        .transpose()?;
+    let stored = id_of(tx, "SELECT id FROM maintenances WHERE source_key = ?", &m.key).await?;
     let id = match stored {
         Some(id) => id,
         None => {
