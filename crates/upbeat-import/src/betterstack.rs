@@ -19,13 +19,18 @@ use crate::{ImportError, Options};
 const WENT_DOWN: &str = " went down";
 const RECOVERED: &str = " recovered";
 
-/// True when the feed's items look like Better Stack's: monitor events or `/incident/<id>` links.
+/// True when the feed's items look like Better Stack's: monitor events, or incident updates whose
+/// guid is their `/incident/<id>` link with `#<64 hex>` appended. (upbeat's own `/history.rss`
+/// links to `/incident/<id>` too, but its guid is the bare link: that is a Statuspage-style feed.)
 pub fn recognises(root: &Element) -> bool {
     let Some(channel) = root.child("channel") else { return false };
     channel.children_named("item").any(|item| {
-        let title = item.child_text("title").unwrap_or("");
-        let link = item.child_text("link").unwrap_or("");
-        title.ends_with(WENT_DOWN) || title.ends_with(RECOVERED) || link.contains("/incident/")
+        let title = item.child_text("title").unwrap_or("").trim();
+        let link = item.child_text("link").unwrap_or("").trim();
+        let guid = item.child_text("guid").unwrap_or("").trim();
+        let update_guid = link.contains("/incident/")
+            && guid.strip_prefix(link).and_then(|h| h.strip_prefix('#')).is_some_and(|h| OutageId::parse(h).is_ok());
+        title.ends_with(WENT_DOWN) || title.ends_with(RECOVERED) || update_guid
     })
 }
 
