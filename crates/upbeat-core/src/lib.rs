@@ -8,6 +8,7 @@
 pub mod config;
 pub mod duration;
 pub mod feed;
+pub mod html;
 pub mod import;
 pub mod incident;
 pub mod maintenance;

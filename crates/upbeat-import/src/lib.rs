@@ -12,6 +12,7 @@
 
 pub mod betterstack;
 pub mod dates;
+mod statuspage;
 pub mod statuspage_feed;
 pub mod statuspage_json;
 pub mod xml;

@@ -23,6 +23,7 @@ use upbeat_core::import::{
 };
 use upbeat_core::incident::{ComponentStatuses, Impact, IncidentStatus};
 
+use crate::statuspage::Status;
 use crate::xml::Element;
 use crate::{ImportError, Options};
 
@@ -199,75 +200,6 @@ impl Parsed {
     }
 }
 
-/// The status labels Statuspage writes in `<strong>`, incidents' and maintenance's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Label {
-    Investigating,
-    Identified,
-    Monitoring,
-    Update,
-    Resolved,
-    Postmortem,
-    Scheduled,
-    InProgress,
-    Verifying,
-    Completed,
-}
-
-impl Label {
-    const ALL: [Label; 10] = [
-        Label::Investigating,
-        Label::Identified,
-        Label::Monitoring,
-        Label::Update,
-        Label::Resolved,
-        Label::Postmortem,
-        Label::Scheduled,
-        Label::InProgress,
-        Label::Verifying,
-        Label::Completed,
-    ];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Label::Investigating => "Investigating",
-            Label::Identified => "Identified",
-            Label::Monitoring => "Monitoring",
-            Label::Update => "Update",
-            Label::Resolved => "Resolved",
-            Label::Postmortem => "Postmortem",
-            Label::Scheduled => "Scheduled",
-            Label::InProgress => "In progress",
-            Label::Verifying => "Verifying",
-            Label::Completed => "Completed",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Label> {
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        Label::ALL.into_iter().find(|l| l.as_str().eq_ignore_ascii_case(&text))
-    }
-
-    fn is_maintenance(self) -> bool {
-        matches!(self, Label::Scheduled | Label::InProgress | Label::Verifying | Label::Completed)
-    }
-
-    fn is_incident(self) -> bool {
-        !self.is_maintenance() && self != Label::Update
-    }
-
-    /// The status this label sets; `None` for `Update` (which keeps it) and the others.
-    fn status(self) -> Option<IncidentStatus> {
-        match self {
-            Label::Investigating => Some(IncidentStatus::Investigating),
-            Label::Identified => Some(IncidentStatus::Identified),
-            Label::Monitoring => Some(IncidentStatus::Monitoring),
-            Label::Resolved => Some(IncidentStatus::Resolved),
-            _ => None,
-        }
-    }
-}
-
 /// An item's body, read.
 struct Body {
     /// The `THIS IS A SCHEDULED EVENT` window, if the body opens with one, or why it is unreadable.
@@ -280,7 +212,7 @@ struct Body {
 #[derive(Debug)]
 struct Line {
     at: DateTime<Utc>,
-    label: Label,
+    label: Status,
     text: String,
 }
 
@@ -298,7 +230,7 @@ fn parse_item(raw: &Raw) -> Result<Parsed, ImportError> {
         if let Some(l) = lines.iter().find(|l| l.label.is_incident()) {
             return Err(raw.fail(format!(
                 "`{}` is an incident's status, but the other updates are a maintenance's",
-                l.label.as_str()
+                l.label.label()
             )));
         }
         maintenance_of(raw, key, schedule, lines)
@@ -312,15 +244,15 @@ fn incident_of(raw: &Raw, key: String, lines: Vec<Line>) -> Result<Parsed, Impor
     let mut updates: Vec<ImportedUpdate> = Vec::new();
     let mut status = IncidentStatus::Investigating;
     for line in lines {
-        if line.label == Label::Postmortem {
+        if line.label == Status::Postmortem {
             if postmortem.is_some() {
                 return Err(raw.fail("the body has more than one Postmortem"));
             }
             postmortem = Some(ImportedPostmortem { body: line.text, published_at: line.at });
             continue;
         }
-        status = line.label.status().unwrap_or(status);
-        let hash = format!("{key}\n{}\n{}\n{}", line.at.to_rfc3339(), line.label.as_str(), line.text);
+        status = line.label.incident().unwrap_or(status);
+        let hash = format!("{key}\n{}\n{}\n{}", line.at.to_rfc3339(), line.label.label(), line.text);
         updates.push(ImportedUpdate { guid_hash: guid_hash_of(&hash), status, body: line.text, at: line.at });
     }
     // Statuses follow the body's order; the dates decide where each update goes.
@@ -354,7 +286,7 @@ fn maintenance_of(
     mut lines: Vec<Line>,
 ) -> Result<Parsed, ImportError> {
     lines.sort_by_key(|l| l.at);
-    let first = |label: Label| lines.iter().find(|l| l.label == label).map(|l| l.at);
+    let first = |label: Status| lines.iter().find(|l| l.label == label).map(|l| l.at);
     let mut notes = Vec::new();
     let (scheduled_for, scheduled_until) = match schedule {
         Some(Ok(window)) => window,
@@ -362,8 +294,8 @@ fn maintenance_of(
             if let Some(Err(message)) = failed {
                 notes.push(format!("line {}: {message}; the window is taken from the updates instead", raw.line));
             }
-            let from = first(Label::InProgress).or_else(|| first(Label::Scheduled)).unwrap_or(lines[0].at);
-            let until = match lines.iter().rev().find(|l| l.label == Label::Completed) {
+            let from = first(Status::InProgress).or_else(|| first(Status::Scheduled)).unwrap_or(lines[0].at);
+            let until = match lines.iter().rev().find(|l| l.label == Status::Completed) {
                 Some(l) => l.at,
                 None => {
                     notes.push(format!(
@@ -383,9 +315,9 @@ fn maintenance_of(
         .into_iter()
         .map(|l| {
             let text = if l.text.is_empty() {
-                format!("**{}**", l.label.as_str())
+                format!("**{}**", l.label.label())
             } else {
-                format!("**{}** - {}", l.label.as_str(), l.text)
+                format!("**{}** - {}", l.label.label(), l.text)
             };
             (l.at, text)
         })
@@ -437,10 +369,8 @@ fn read_body(body: &str, reference: DateTime<Utc>) -> Result<Body, String> {
             _ => return Err(format!("the update dated `{date}` has no `<strong>` status")),
         };
         let label_text = html_to_text(&segment[open + "<strong>".len()..close]);
-        let label = Label::parse(&label_text).ok_or_else(|| {
-            let known = Label::ALL.map(Label::as_str).join(", ");
-            format!("the update dated `{date}` has the status `{label_text}`; expected one of {known}")
-        })?;
+        let label = Status::from_label(&label_text)
+            .map_err(|expected| format!("the update dated `{date}` has the status `{label_text}`; {expected}"))?;
         let text = html_to_text(&segment[close + "</strong>".len()..]);
         let text = text.strip_prefix(['-', '–', '—']).unwrap_or(&text).trim().to_owned();
         lines.push(Line { at, label, text });
@@ -517,7 +447,7 @@ fn html_to_text(html: &str) -> String {
         rest = &rest[open + close + 1..];
     }
     out.push_str(rest);
-    let decoded = decode_entities(&out);
+    let decoded = upbeat_core::html::decode_entities(&out);
     // Trim every line and keep at most one blank line between paragraphs.
     let mut text = String::with_capacity(decoded.len());
     let mut blank = 0;
@@ -533,45 +463,6 @@ fn html_to_text(html: &str) -> String {
         blank = 0;
     }
     text
-}
-
-fn decode_entities(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let decoded = rest.find(';').filter(|end| *end <= 10).and_then(|end| {
-            let c = match &rest[1..end] {
-                "amp" => '&',
-                "lt" => '<',
-                "gt" => '>',
-                "quot" => '"',
-                "apos" => '\'',
-                "nbsp" => ' ',
-                num => {
-                    let code = match num.strip_prefix("#x").or_else(|| num.strip_prefix("#X")) {
-                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                        None => num.strip_prefix('#')?.parse().ok()?,
-                    };
-                    char::from_u32(code)?
-                }
-            };
-            Some((c, end))
-        });
-        match decoded {
-            Some((c, end)) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use upbeat_core::import::{
 };
 use upbeat_core::incident::{ComponentStatus, ComponentStatuses, Impact, IncidentStatus};
 
+use crate::statuspage::Status;
 use crate::{ImportError, Options};
 
 /// How long a maintenance without `scheduled_until` is taken to last.
@@ -77,7 +78,7 @@ impl Reader {
             self.set.duplicates += 1;
             return Ok(());
         }
-        let status = Status::parse(&o.at("status"), o.required_str("status")?)?;
+        let status = Status::from_name(o.required_str("status")?).map_err(|m| ImportError::path(o.at("status"), m))?;
         let scheduled_for = o.date("scheduled_for")?;
         if listed_as_maintenance || status.is_maintenance() || scheduled_for.is_some() {
             self.maintenance(o, key, scheduled_for)
@@ -229,7 +230,7 @@ impl Reader {
         u: &Obj<'_>,
         changes: &mut Vec<(DateTime<Utc>, String, ComponentStatus)>,
     ) -> Result<(DateTime<Utc>, String, Status), ImportError> {
-        let status = Status::parse(&u.at("status"), u.required_str("status")?)?;
+        let status = Status::from_name(u.required_str("status")?).map_err(|m| ImportError::path(u.at("status"), m))?;
         let at = match u.date("display_at")? {
             Some(t) => t,
             None => u
@@ -250,64 +251,6 @@ impl Reader {
 fn component_status(path: &str, text: &str) -> Result<ComponentStatus, ImportError> {
     ComponentStatus::parse(text)
         .ok_or_else(|| ImportError::path(path, format!("`{text}` is not one of {}", ComponentStatus::names())))
-}
-
-/// Every status Statuspage gives an incident, a maintenance or an update.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
-    Investigating,
-    Identified,
-    Monitoring,
-    Resolved,
-    Postmortem,
-    Scheduled,
-    InProgress,
-    Verifying,
-    Completed,
-}
-
-impl Status {
-    const ALL: [(Status, &'static str, &'static str); 9] = [
-        (Status::Investigating, "investigating", "Investigating"),
-        (Status::Identified, "identified", "Identified"),
-        (Status::Monitoring, "monitoring", "Monitoring"),
-        (Status::Resolved, "resolved", "Resolved"),
-        (Status::Postmortem, "postmortem", "Postmortem"),
-        (Status::Scheduled, "scheduled", "Scheduled"),
-        (Status::InProgress, "in_progress", "In progress"),
-        (Status::Verifying, "verifying", "Verifying"),
-        (Status::Completed, "completed", "Completed"),
-    ];
-
-    fn parse(path: &str, text: &str) -> Result<Status, ImportError> {
-        Status::ALL.iter().find(|(_, name, _)| *name == text).map(|(s, _, _)| *s).ok_or_else(|| {
-            let names = Status::ALL.map(|(_, name, _)| name).join(", ");
-            ImportError::path(path, format!("`{text}` is not one of {names}"))
-        })
-    }
-
-    fn name(self) -> &'static str {
-        Status::ALL.iter().find(|(s, _, _)| *s == self).map_or("", |(_, name, _)| name)
-    }
-
-    fn label(self) -> &'static str {
-        Status::ALL.iter().find(|(s, _, _)| *s == self).map_or("", |(_, _, label)| label)
-    }
-
-    fn is_maintenance(self) -> bool {
-        matches!(self, Status::Scheduled | Status::InProgress | Status::Verifying | Status::Completed)
-    }
-
-    /// The incident status; a postmortem is written once the incident is resolved.
-    fn incident(self) -> Option<IncidentStatus> {
-        match self {
-            Status::Investigating => Some(IncidentStatus::Investigating),
-            Status::Identified => Some(IncidentStatus::Identified),
-            Status::Monitoring => Some(IncidentStatus::Monitoring),
-            Status::Resolved | Status::Postmortem => Some(IncidentStatus::Resolved),
-            _ => None,
-        }
-    }
 }
 
 /// A JSON object and the path that leads to it, so every error can name where it is.

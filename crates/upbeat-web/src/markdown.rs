@@ -339,7 +339,8 @@ pub fn looks_active(html: &str) -> Option<String> {
                 return Some(format!("style= in {raw}"));
             }
             // Browsers ignore tabs and newlines inside a URL and decode entities in attributes.
-            let value: String = decode_entities(value).chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            let value: String =
+                upbeat_core::html::decode_entities(value).chars().filter(|c| !c.is_ascii_whitespace()).collect();
             for needle in ["javascript:", "vbscript:", "data:"] {
                 if value.contains(needle) {
                     return Some(format!("{needle} in {raw}"));
@@ -416,46 +417,6 @@ fn parse_tag(html: &str) -> (String, Vec<(String, String)>, usize) {
         }
         attributes.push((attr, value));
     }
-}
-
-/// Decodes the numeric character references and the few named ones that spell out a scheme.
-fn decode_entities(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let end = rest.find(';').filter(|&end| end <= 12);
-        let decoded = end.and_then(|end| {
-            let entity = &rest[1..end];
-            let code = if let Some(hex) = entity.strip_prefix("#x") {
-                u32::from_str_radix(hex, 16).ok()
-            } else if let Some(decimal) = entity.strip_prefix('#') {
-                decimal.parse().ok()
-            } else {
-                match entity {
-                    "colon" => Some(u32::from(':')),
-                    "tab" => Some(u32::from('\t')),
-                    "newline" => Some(u32::from('\n')),
-                    "amp" => Some(u32::from('&')),
-                    _ => None,
-                }
-            };
-            code.and_then(char::from_u32).map(|c| (c, end + 1))
-        });
-        match decoded {
-            Some((c, len)) => {
-                out.push(c);
-                rest = &rest[len..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]

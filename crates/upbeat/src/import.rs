@@ -150,9 +150,32 @@ pub async fn import(
             let ids: Vec<String> = set.monitors.iter().map(|m| format!("{} ({})", m.id, m.name)).collect();
             println!("  monitor ids: {}", ids.join(", "));
         }
+        let components = component_ids(set);
+        if !components.is_empty() {
+            // Components live in the config: the page shows those declared as [[component]].
+            println!("  component ids (declare them as [[component]] to show them): {}", components.join(", "));
+        }
         total += summary;
     }
     Ok(total)
+}
+
+/// The components a source names, with their names where it gives them: its component list, then
+/// any its incidents and maintenance mention that the list does not.
+fn component_ids(set: &ImportSet) -> Vec<String> {
+    let mut ids: Vec<String> = set.components.iter().map(|(id, name)| format!("{id} ({name})")).collect();
+    let mut seen: std::collections::BTreeSet<&str> = set.components.iter().map(|(id, _)| id.as_str()).collect();
+    let mentioned = set
+        .incidents
+        .iter()
+        .flat_map(|i| i.components.keys())
+        .chain(set.maintenances.iter().flat_map(|m| &m.components));
+    for id in mentioned {
+        if seen.insert(id.as_str()) {
+            ids.push(id.clone());
+        }
+    }
+    ids
 }
 
 /// Every monitor's figures over the window, by id.

@@ -387,3 +387,143 @@ async fn a_configured_monitor_with_an_imported_id_goes_on_with_its_history() {
     );
     app.stop().await;
 }
+
+/// (title, status, resolved_at, postmortem, [(status, message, at)]) of every incident, oldest first.
+fn timelines(incidents: &Value) -> Vec<Value> {
+    let mut all: Vec<Value> = incidents["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let updates: Vec<Value> = i["updates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| serde_json::json!([u["status"], u["message"], u["created_at"]]))
+                .collect();
+            serde_json::json!([i["title"], i["status"], i["resolved_at"], i["postmortem"]["message"], updates])
+        })
+        .collect();
+    all.sort_by_key(|t| t[4].as_array().unwrap().last().map(|u| u[2].to_string()));
+    all
+}
+
+#[tokio::test]
+async fn upbeats_own_history_feeds_move_to_another_upbeat() {
+    use crate::helpers::{ManualClock, send};
+    let config = format!(
+        "[page]\ntitle = \"Quillmark\"\nbase_url = \"{BASE}\"\n\n[[component]]\nid = \"api\"\nname = \"API\"\n"
+    );
+    let t = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let old = tempfile::tempdir().unwrap();
+    let clock = ManualClock::at(t("2025-12-31T23:40:00Z"));
+    let app = TestApp::spawn_with_clock(&config, &old, clock.clone()).await;
+    let w = Some(app.write_token.as_str());
+    // An incident across New Year, with a postmortem; then one in March, left open.
+    let opening = serde_json::json!({"title": "Duplicate reminders", "status": "investigating", "impact": "minor",
+        "message": "Some reminders arrive twice.", "components": {"api": "degraded_performance"}});
+    let (status, first) = send(&app, "POST", "/api/v1/incidents", w, Some(opening)).await;
+    assert_eq!(status, 201, "{first}");
+    let first = first["id"].as_i64().unwrap();
+    clock.set(t("2026-01-01T00:05:00Z"));
+    let identified =
+        serde_json::json!({"status": "identified", "message": "Reminders queued before midnight are sent twice."});
+    send(&app, "POST", &format!("/api/v1/incidents/{first}/updates"), w, Some(identified)).await;
+    clock.set(t("2026-01-01T00:45:00Z"));
+    send(
+        &app,
+        "POST",
+        &format!("/api/v1/incidents/{first}/resolve"),
+        w,
+        Some(serde_json::json!({"message": "On time again."})),
+    )
+    .await;
+    clock.set(t("2026-01-02T10:00:00Z"));
+    let postmortem = serde_json::json!({"message": "The clock jumped at New Year."});
+    send(&app, "PUT", &format!("/api/v1/incidents/{first}/postmortem"), w, Some(postmortem)).await;
+    clock.set(t("2026-03-08T09:30:00Z"));
+    let opening = serde_json::json!({"title": "Slow previews", "status": "investigating", "impact": "minor",
+        "message": "Previews take seconds to load."});
+    let (_, second) = send(&app, "POST", "/api/v1/incidents", w, Some(opening)).await;
+    let second = second["id"].as_i64().unwrap();
+    clock.set(t("2026-03-08T09:50:00Z"));
+    let update = serde_json::json!({"status": "monitoring", "message": "A cache was cold; it is warm now."});
+    send(&app, "POST", &format!("/api/v1/incidents/{second}/updates"), w, Some(update)).await;
+
+    let (_, before) = send(&app, "GET", "/api/v1/incidents", Some(&app.read_token), None).await;
+    let want = timelines(&before);
+    assert_eq!(want.len(), 2, "{before}");
+    let updates = want.iter().flat_map(|t| t[4].as_array().unwrap().clone()).collect::<Vec<_>>();
+    assert_eq!(updates.len(), 5, "{before}");
+    assert!(updates.iter().all(|u| u[1].is_string() && u[2].is_string()), "{before}");
+    assert!(want[0][3].is_string(), "the postmortem: {before}");
+    let rss = eventually_text(&app, "/history.rss", "A cache was cold").await;
+    let atom = eventually_text(&app, "/history.atom", "A cache was cold").await;
+    app.stop().await;
+
+    for (name, feed) in [("history.rss", rss), ("history.atom", atom)] {
+        let new = tempfile::tempdir().unwrap();
+        let path = new.path().join(name);
+        std::fs::write(&path, feed).unwrap();
+        let out = import(&db_url(&new), &[path.to_str().unwrap()]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        assert!(stdout(&out).contains("0 monitors, 0 outages, 2 incidents, 5 updates"), "{name}: {}", stdout(&out));
+        let again = import(&db_url(&new), &[path.to_str().unwrap()]);
+        assert!(stdout(&again).contains("0 incidents, 0 updates"), "{name}: {}", stdout(&again));
+
+        let app = TestApp::spawn(&config, &new).await;
+        let (_, after) = send(&app, "GET", "/api/v1/incidents", Some(&app.read_token), None).await;
+        // Titles, statuses, messages and times survive; impact and components are not in the feed.
+        assert_eq!(timelines(&after), want, "{name}");
+        app.stop().await;
+    }
+}
+
+async fn eventually_text(app: &TestApp, path: &str, expect: &str) -> String {
+    crate::helpers::eventually(path, Duration::from_secs(5), || async {
+        let text = app.text(path).await;
+        text.contains(expect).then_some(text)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn statuspage_exports_import_in_one_go_and_name_their_components() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_url(&dir);
+    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../upbeat-import/tests/samples");
+    let sources: Vec<String> =
+        ["statuspage-incidents.json", "statuspage-scheduled-maintenances.json", "statuspage-history.rss"]
+            .iter()
+            .map(|name| samples.join(name).to_string_lossy().into_owned())
+            .collect();
+    let refs: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let dry = upbeat(&[&["import", "--dry-run", "--db", &db][..], &refs].concat());
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains("(dry run: nothing written)"), "{}", stdout(&dry));
+    let out = upbeat(&[&["import", "--db", &db][..], &refs].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("component ids (declare them as [[component]] to show them): "), "{text}");
+    assert!(text.contains("api (API)"), "{text}");
+
+    let again = upbeat(&[&["import", "--db", &db][..], &refs].concat());
+    let summaries: Vec<String> =
+        stdout(&again).lines().filter(|l| l.contains("duplicates skipped")).map(String::from).collect();
+    assert_eq!(summaries.len(), 3, "{}", stdout(&again));
+    for line in summaries {
+        assert!(line.contains("0 monitors, 0 outages, 0 incidents, 0 updates, 0 maintenance windows"), "{line}");
+    }
+
+    let app =
+        TestApp::spawn("[page]\ntitle = \"Quillmark\"\n\n[[component]]\nid = \"api\"\nname = \"API\"\n", &dir).await;
+    let (_, incidents) = send_get(&app, "/api/v1/incidents").await;
+    let (_, maintenance) = send_get(&app, "/api/v1/maintenance").await;
+    assert!(!incidents["incidents"].as_array().unwrap().is_empty(), "{incidents}");
+    assert!(maintenance.to_string().contains("scheduled_for"), "{maintenance}");
+    app.stop().await;
+}
+
+async fn send_get(app: &TestApp, path: &str) -> (u16, Value) {
+    crate::helpers::send(app, "GET", path, Some(&app.read_token), None).await
+}
