@@ -61,6 +61,12 @@ impl Prober {
         let outcome = match kind {
             MonitorKind::Http(spec) => http::probe(spec, &self.tls, timeout).await,
             MonitorKind::Tcp(spec) => tcp::probe(spec, timeout).await,
+            MonitorKind::Dns(_) | MonitorKind::Tls(_) | MonitorKind::Icmp(_) => ProbeOutcome {
+                latency: Duration::ZERO,
+                phases: Default::default(),
+                http_status: None,
+                error: Some(upbeat_core::ProbeError::new(upbeat_core::ErrorKind::Protocol, "not implemented yet")),
+            },
         };
         tracing::debug!(
             kind = kind.name(),

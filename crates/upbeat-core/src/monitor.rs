@@ -54,6 +54,9 @@ impl Default for Policy {
 pub enum MonitorKind {
     Http(HttpSpec),
     Tcp(TcpSpec),
+    Dns(DnsSpec),
+    Tls(TlsSpec),
+    Icmp(IcmpSpec),
 }
 
 impl MonitorKind {
@@ -61,16 +64,84 @@ impl MonitorKind {
         match self {
             MonitorKind::Http(_) => "http",
             MonitorKind::Tcp(_) => "tcp",
+            MonitorKind::Dns(_) => "dns",
+            MonitorKind::Tls(_) => "tls",
+            MonitorKind::Icmp(_) => "icmp",
         }
     }
 
-    /// What the monitor watches, for people: a URL or `host:port`.
+    /// What the monitor watches, for people: a URL, `host:port`, a name and its record type.
     pub fn target(&self) -> String {
         match self {
             MonitorKind::Http(spec) => spec.url.to_string(),
             MonitorKind::Tcp(spec) => format!("{}:{}", spec.host, spec.port),
+            MonitorKind::Dns(spec) => format!("{} {}", spec.query, spec.record_type),
+            MonitorKind::Tls(spec) => format!("{}:{}", spec.host, spec.port),
+            MonitorKind::Icmp(spec) => spec.host.clone(),
         }
     }
+}
+
+/// A DNS lookup of one name and record type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsSpec {
+    /// The name to look up, e.g. `example.com`.
+    pub query: String,
+    pub record_type: RecordType,
+    /// The server to ask (`ip:port`); `None` means the system's resolver (`/etc/resolv.conf`).
+    pub resolver: Option<std::net::SocketAddr>,
+    /// Values the answer must contain (each of them, in any order): addresses for A and AAAA,
+    /// names for CNAME, NS and PTR, `preference exchange` for MX, the text for TXT.
+    pub expect: Vec<String>,
+    /// The response code the answer must carry; `NOERROR` with at least one record when unset.
+    pub expect_rcode: Option<Rcode>,
+}
+
+names! {
+    /// The record types a DNS monitor can ask for.
+    RecordType {
+        A = "A",
+        Aaaa = "AAAA",
+        Cname = "CNAME",
+        Mx = "MX",
+        Ns = "NS",
+        Txt = "TXT",
+        Ptr = "PTR",
+        Srv = "SRV",
+        Soa = "SOA",
+        Caa = "CAA",
+    }
+}
+
+names! {
+    /// DNS response codes (RFC 1035 and 6895) a monitor can expect.
+    Rcode {
+        NoError = "NOERROR",
+        FormErr = "FORMERR",
+        ServFail = "SERVFAIL",
+        NxDomain = "NXDOMAIN",
+        NotImp = "NOTIMP",
+        Refused = "REFUSED",
+    }
+}
+
+/// A TLS handshake with `host:port`: the chain must be valid for the name and must not expire
+/// within `expires_within`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsSpec {
+    pub host: String,
+    pub port: u16,
+    /// The name to ask for (SNI) and to verify; the host when unset.
+    pub server_name: Option<String>,
+    pub expires_within: Duration,
+}
+
+/// ICMP echo ("ping") of a host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IcmpSpec {
+    pub host: String,
+    /// Echo requests per check; up when any reply arrives.
+    pub count: u8,
 }
 
 /// An HTTP(S) check.

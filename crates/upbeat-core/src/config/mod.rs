@@ -13,7 +13,10 @@ use std::time::Duration;
 pub use decode::{ConfigError, ConfigErrors};
 use decode::{Fields, Report};
 
-use crate::monitor::{HttpSpec, Monitor, MonitorId, MonitorKind, Policy, StatusSet, TcpSpec};
+use crate::monitor::{
+    DnsSpec, HttpSpec, IcmpSpec, Monitor, MonitorId, MonitorKind, Policy, Rcode, RecordType, StatusSet, TcpSpec,
+    TlsSpec,
+};
 
 /// The checked configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,6 +83,13 @@ const MONITOR_COMMON: &[&str] =
 const HTTP: &[&str] =
     &["url", "method", "headers", "expected_status", "body_contains", "body_not_contains", "follow_redirects"];
 const TCP: &[&str] = &["host", "port"];
+const DNS: &[&str] = &["query", "record_type", "resolver", "expect", "expect_rcode"];
+const TLS: &[&str] = &["host", "port", "server_name", "expires_within"];
+const ICMP: &[&str] = &["host", "count"];
+const KINDS: &str = "\"http\", \"tcp\", \"dns\", \"tls\" or \"icmp\"";
+
+/// A certificate that expires sooner than this makes a TLS monitor down, unless it says otherwise.
+pub const DEFAULT_EXPIRES_WITHIN: Duration = Duration::from_secs(7 * 86_400);
 
 impl Config {
     /// Reads a configuration from its text; `file` names it in errors.
@@ -251,13 +261,28 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet
             t.finish(r, &[MONITOR_COMMON, TCP].concat());
             kind
         }
+        Some("dns") => {
+            let kind = parse_dns(r, &mut t).map(MonitorKind::Dns);
+            t.finish(r, &[MONITOR_COMMON, DNS].concat());
+            kind
+        }
+        Some("tls") => {
+            let kind = parse_tls(r, &mut t).map(MonitorKind::Tls);
+            t.finish(r, &[MONITOR_COMMON, TLS].concat());
+            kind
+        }
+        Some("icmp") => {
+            let kind = parse_icmp(r, &mut t).map(MonitorKind::Icmp);
+            t.finish(r, &[MONITOR_COMMON, ICMP].concat());
+            kind
+        }
         Some(other) => {
             let k = kind_name.as_ref().expect("matched Some");
-            r.error(k.span.clone(), &k.field, format!("unknown kind `{other}`; expected \"http\" or \"tcp\""));
+            r.error(k.span.clone(), &k.field, format!("unknown kind `{other}`; expected {KINDS}"));
             None
         }
         None => {
-            r.error(t.span(), &t.path("kind"), "is required: \"http\" or \"tcp\"");
+            r.error(t.span(), &t.path("kind"), format!("is required: {KINDS}"));
             None
         }
     };
@@ -316,6 +341,54 @@ fn parse_tcp(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<TcpSpec> {
         r.error(t.span(), &t.path("port"), "is required for kind \"tcp\"");
     }
     Some(TcpSpec { host: host?, port: port? as u16 })
+}
+
+fn parse_dns(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<DnsSpec> {
+    let query = t.parsed(r, "query", |s| {
+        let name = s.trim_end_matches('.');
+        let ok = !name.is_empty()
+            && name.len() <= 253
+            && name.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            });
+        if ok { Ok(name.to_owned()) } else { Err(format!("`{s}` is not a domain name")) }
+    });
+    if query.is_none() && t.key_span("query") == t.span() {
+        r.error(t.span(), &t.path("query"), "is required for kind \"dns\": the name to look up");
+    }
+    let record_type = t
+        .parsed(r, "record_type", |s| {
+            RecordType::parse(&s.to_ascii_uppercase())
+                .ok_or_else(|| format!("`{s}` is not a record type; expected one of {}", RecordType::names()))
+        })
+        .unwrap_or(RecordType::A);
+    let resolver = t.parsed(r, "resolver", |s| {
+        s.parse::<std::net::SocketAddr>()
+            .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| std::net::SocketAddr::new(ip, 53)))
+            .map_err(|_| format!("`{s}` is not an address like \"1.1.1.1\" or \"127.0.0.1:5353\""))
+    });
+    let expect = t.strings(r, "expect").unwrap_or_default();
+    let expect_rcode = t.parsed(r, "expect_rcode", |s| {
+        Rcode::parse(&s.to_ascii_uppercase())
+            .ok_or_else(|| format!("`{s}` is not a response code; expected one of {}", Rcode::names()))
+    });
+    Some(DnsSpec { query: query?, record_type, resolver, expect, expect_rcode })
+}
+
+fn parse_tls(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<TlsSpec> {
+    let host = t.required_string(r, "host");
+    let port = t.integer(r, "port", 1..65_536).map_or(443, |p| p as u16);
+    let server_name = t.string(r, "server_name");
+    let expires_within = t.duration(r, "expires_within", Duration::ZERO).unwrap_or(DEFAULT_EXPIRES_WITHIN);
+    Some(TlsSpec { host: host?, port, server_name, expires_within })
+}
+
+fn parse_icmp(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<IcmpSpec> {
+    let host = t.required_string(r, "host");
+    let count = t.integer(r, "count", 1..11).map_or(1, |n| n as u8);
+    Some(IcmpSpec { host: host?, count })
 }
 
 #[cfg(test)]
