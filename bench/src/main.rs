@@ -5,6 +5,7 @@
 //! child process, so the target's CPU is not counted against upbeat.
 
 mod import;
+mod pings;
 mod procfs;
 mod run;
 mod target;
@@ -24,6 +25,8 @@ enum Command {
     Run(run::RunArgs),
     /// Times `upbeat import` of the reference feed and of a generated feed; peak memory too.
     Import(import::ImportArgs),
+    /// Heartbeat pings per second and their latency, for 1 and for many distinct checks.
+    Pings(pings::PingArgs),
     /// The target: answers every request `200 OK`, a 2-byte body and `Connection: close`.
     Target(target::TargetArgs),
 }
@@ -32,6 +35,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => run::main(args),
         Command::Import(args) => import::main(args),
+        Command::Pings(args) => pings::main(args),
         Command::Target(args) => target::main(args),
     }
 }

@@ -61,6 +61,13 @@ impl Prober {
         let outcome = match kind {
             MonitorKind::Http(spec) => http::probe(spec, &self.tls, timeout).await,
             MonitorKind::Tcp(spec) => tcp::probe(spec, timeout).await,
+            // Told, not asked: pings feed them, and the scheduler never hands them over.
+            MonitorKind::Heartbeat(_) | MonitorKind::Push(_) => ProbeOutcome {
+                latency: Duration::ZERO,
+                phases: Default::default(),
+                http_status: None,
+                error: Some(upbeat_core::ProbeError::new(upbeat_core::ErrorKind::Protocol, "nothing to probe")),
+            },
             MonitorKind::Dns(_) | MonitorKind::Tls(_) | MonitorKind::Icmp(_) => ProbeOutcome {
                 latency: Duration::ZERO,
                 phases: Default::default(),

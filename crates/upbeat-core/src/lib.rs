@@ -39,9 +39,12 @@ macro_rules! names {
     };
 }
 
+pub mod condition;
 pub mod config;
+pub mod cron;
 pub mod duration;
 pub mod feed;
+pub mod heartbeat;
 pub mod html;
 pub mod import;
 pub mod incident;

@@ -57,6 +57,8 @@ pub enum MonitorKind {
     Dns(DnsSpec),
     Tls(TlsSpec),
     Icmp(IcmpSpec),
+    Heartbeat(crate::heartbeat::HeartbeatSpec),
+    Push(crate::heartbeat::PushSpec),
 }
 
 impl MonitorKind {
@@ -67,6 +69,21 @@ impl MonitorKind {
             MonitorKind::Dns(_) => "dns",
             MonitorKind::Tls(_) => "tls",
             MonitorKind::Icmp(_) => "icmp",
+            MonitorKind::Heartbeat(_) => "heartbeat",
+            MonitorKind::Push(_) => "push",
+        }
+    }
+
+    /// Told rather than asked: nothing probes it; pings and pushes feed it, and silence past a
+    /// deadline fails it.
+    pub fn is_passive(&self) -> bool {
+        match self {
+            MonitorKind::Http(_)
+            | MonitorKind::Tcp(_)
+            | MonitorKind::Dns(_)
+            | MonitorKind::Tls(_)
+            | MonitorKind::Icmp(_) => false,
+            MonitorKind::Heartbeat(_) | MonitorKind::Push(_) => true,
         }
     }
 
@@ -78,6 +95,8 @@ impl MonitorKind {
             MonitorKind::Dns(spec) => format!("{} {}", spec.query, spec.record_type),
             MonitorKind::Tls(spec) => format!("{}:{}", spec.host, spec.port),
             MonitorKind::Icmp(spec) => spec.host.clone(),
+            MonitorKind::Heartbeat(spec) => spec.schedule_text.clone(),
+            MonitorKind::Push(spec) => format!("/api/v1/endpoints/{}/external", spec.key),
         }
     }
 }

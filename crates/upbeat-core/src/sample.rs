@@ -27,10 +27,16 @@ pub enum ErrorKind {
     Status,
     /// The body did not contain, or did contain, a configured text.
     Body,
+    /// A heartbeat or push did not arrive by its deadline, or a run did not finish in time.
+    Late,
+    /// The job or pusher reported a failure (`/fail`, a non-zero exit status, `success=false`).
+    Failed,
+    /// A run took longer than its `max_duration` or less than its `min_duration`.
+    Duration,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::Dns,
         ErrorKind::Refused,
         ErrorKind::Connect,
@@ -40,6 +46,9 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::Status,
         ErrorKind::Body,
+        ErrorKind::Late,
+        ErrorKind::Failed,
+        ErrorKind::Duration,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +62,9 @@ impl ErrorKind {
             ErrorKind::Protocol => "protocol",
             ErrorKind::Status => "status",
             ErrorKind::Body => "body",
+            ErrorKind::Late => "late",
+            ErrorKind::Failed => "failed",
+            ErrorKind::Duration => "duration",
         }
     }
 
@@ -77,6 +89,15 @@ impl ProbeError {
 impl std::fmt::Display for ProbeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.kind.as_str(), self.message)
+    }
+}
+
+/// The first line of a text, at most 300 characters: what fits in an error message.
+pub fn one_line(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or("");
+    match line.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_owned(),
     }
 }
 

@@ -68,11 +68,21 @@ pub struct MonitorState {
     /// Consecutive successes not yet enough to recover (while down).
     pub recovering: Option<Run>,
     pub outage: Option<OpenOutage>,
+    /// Heartbeat and push monitors: the last success, runs in progress, the deadline reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<crate::heartbeat::Watch>,
 }
 
 impl Default for MonitorState {
     fn default() -> Self {
-        MonitorState { verdict: Status::Unknown, paused: false, failing: None, recovering: None, outage: None }
+        MonitorState {
+            verdict: Status::Unknown,
+            paused: false,
+            failing: None,
+            recovering: None,
+            outage: None,
+            watch: None,
+        }
     }
 }
 

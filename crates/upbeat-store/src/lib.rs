@@ -15,6 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use upbeat_core::feed::FeedEvent;
+use upbeat_core::heartbeat::Ping;
 use upbeat_core::import::{ImportSet, ImportSummary};
 use upbeat_core::incident::{ComponentStatuses, Impact, Incident, IncidentStatus};
 use upbeat_core::maintenance::Maintenance;
@@ -50,6 +51,8 @@ pub struct MonitorRecord {
     pub public: bool,
     /// Time between checks; zero for imported monitors.
     pub interval: Duration,
+    /// A heartbeat's ping uuid as configured; `None` keeps the stored one.
+    pub ping_uuid: Option<String>,
 }
 
 /// A monitor's persisted state and its latest sample, as loaded at start.
@@ -58,6 +61,15 @@ pub struct StoredMonitor {
     pub id: MonitorId,
     pub state: MonitorState,
     pub last_sample: Option<LastSample>,
+    /// A heartbeat's ping uuid, configured or generated once.
+    pub ping_uuid: Option<String>,
+}
+
+/// A ping from the log, with its row id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPing {
+    pub id: i64,
+    pub ping: Ping,
 }
 
 /// Enough of the latest sample to answer "when was it last checked, and how fast".
@@ -77,15 +89,17 @@ pub struct Batch {
     /// The newest state of each monitor whose state changed.
     pub states: Vec<(MonitorId, MonitorState)>,
     pub transitions: Vec<(MonitorId, Transition)>,
+    /// Heartbeat pings and pushes, for the ping log.
+    pub pings: Vec<Ping>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.samples.is_empty() && self.states.is_empty() && self.transitions.is_empty()
+        self.samples.is_empty() && self.states.is_empty() && self.transitions.is_empty() && self.pings.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.samples.len() + self.states.len() + self.transitions.len()
+        self.samples.len() + self.states.len() + self.transitions.len() + self.pings.len()
     }
 }
 
@@ -221,6 +235,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Commits a batch in one transaction. Replaying a batch opens or closes nothing twice.
     async fn write_batch(&self, batch: &Batch) -> Result<()>;
+
+    /// Gives a heartbeat the uuid generated for it, unless it has one; true when it was set.
+    async fn set_ping_uuid(&self, monitor: &MonitorId, uuid: &str) -> Result<bool>;
+
+    /// All pings the monitor ever received (a count), and the newest `limit` of them.
+    async fn pings(&self, monitor: &MonitorId, limit: usize) -> Result<(u64, Vec<StoredPing>)>;
 
     async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>>;
 

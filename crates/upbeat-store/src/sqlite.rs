@@ -13,6 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite};
 use upbeat_core::feed::FeedEvent;
+use upbeat_core::heartbeat::{Ping, PingKind};
 use upbeat_core::import::{ImportSet, ImportSummary};
 use upbeat_core::incident::{
     self as incident_model, ComponentStatuses, Impact, Incident, IncidentStatus, IncidentUpdate, Postmortem,
@@ -25,7 +26,7 @@ mod import;
 
 use crate::{
     Batch, Created, HourAggregate, IdempotencyKey, LastSample, MonitorRecord, NewIncident, NewMaintenance, NewUpdate,
-    OutageQuery, Result, RollUp, Store, StoreError, StoredMonitor, TokenRecord, UpdateEdit,
+    OutageQuery, Result, RollUp, Store, StoreError, StoredMonitor, StoredPing, TokenRecord, UpdateEdit,
 };
 
 /// Append-only: a new schema change is a new file and a new line here.
@@ -36,6 +37,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "postmortems", include_str!("../migrations/sqlite/0004_postmortems.sql")),
     (5, "maintenance_update_audit", include_str!("../migrations/sqlite/0005_maintenance_update_audit.sql")),
     (6, "import", include_str!("../migrations/sqlite/0006_import.sql")),
+    (7, "pings", include_str!("../migrations/sqlite/0007_pings.sql")),
 ];
 
 /// Inserts an outage unless its id is stored: id, monitor, start, end, cause, then the monitor and
@@ -51,6 +53,8 @@ const INSERT_OUTAGE: &str = "INSERT INTO outages (id, monitor_id, started_at, en
 
 /// SQLite allows 32766 bound parameters per statement; a sample row binds 11.
 const SAMPLE_ROWS_PER_INSERT: usize = 2_000;
+/// Eleven columns a ping: under SQLite's 32,766 bound parameters.
+const PING_ROWS_PER_INSERT: usize = 2_000;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -165,11 +169,12 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE monitors SET active = 0 WHERE origin = 'config'").execute(&mut *tx).await?;
         for m in monitors {
             sqlx::query(
-                "INSERT INTO monitors (id, name, kind, target, component, public, interval_ms, active, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                "INSERT INTO monitors (id, name, kind, target, component, public, interval_ms, ping_uuid, active, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
                    target = excluded.target, component = excluded.component, public = excluded.public,
-                   interval_ms = excluded.interval_ms, origin = 'config', active = 1, updated_at = excluded.updated_at",
+                   interval_ms = excluded.interval_ms, ping_uuid = COALESCE(excluded.ping_uuid, monitors.ping_uuid),
+                   origin = 'config', active = 1, updated_at = excluded.updated_at",
             )
             .bind(m.id.as_str())
             .bind(&m.name)
@@ -178,19 +183,28 @@ impl Store for SqliteStore {
             .bind(m.component.as_deref())
             .bind(m.public)
             .bind(m.interval.as_millis() as i64)
+            .bind(m.ping_uuid.as_deref())
             .bind(ms(now))
             .bind(ms(now))
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(format!(
+                    "monitor `{}`: its uuid is another monitor's already; give each heartbeat its own",
+                    m.id
+                )),
+                _ => StoreError::from(e),
+            })?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     async fn load_monitors(&self) -> Result<Vec<StoredMonitor>> {
-        let rows = sqlx::query("SELECT id, state FROM monitors WHERE active = 1 AND origin = 'config' ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, state, ping_uuid FROM monitors WHERE active = 1 AND origin = 'config' ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let id = monitor_id(row.try_get("id")?)?;
@@ -200,7 +214,8 @@ impl Store for SqliteStore {
                 None => MonitorState::default(),
             };
             let last_sample = self.recent_samples(&id, 1).await?.into_iter().next();
-            out.push(StoredMonitor { id, state, last_sample });
+            let ping_uuid = row.try_get("ping_uuid")?;
+            out.push(StoredMonitor { id, state, last_sample, ping_uuid });
         }
         Ok(out)
     }
@@ -249,6 +264,9 @@ impl Store for SqliteStore {
             });
             insert.build().execute(&mut *tx).await?;
         }
+        if !batch.pings.is_empty() {
+            write_pings(&mut tx, &batch.pings).await?;
+        }
         for (id, state) in &batch.states {
             let json = serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query("UPDATE monitors SET state = ? WHERE id = ?")
@@ -286,6 +304,53 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn set_ping_uuid(&self, monitor: &MonitorId, uuid: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE monitors SET ping_uuid = ? WHERE id = ? AND ping_uuid IS NULL")
+            .bind(uuid)
+            .bind(monitor.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn pings(&self, monitor: &MonitorId, limit: usize) -> Result<(u64, Vec<StoredPing>)> {
+        let total: Option<i64> = sqlx::query_scalar("SELECT pings_total FROM monitors WHERE id = ?")
+            .bind(monitor.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT id, at, kind, exit_status, rid, method, remote, user_agent, body, truncated, duration_ms
+             FROM pings WHERE monitor_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(monitor.as_str())
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut pings = Vec::with_capacity(rows.len());
+        for row in rows {
+            let kind: String = row.try_get("kind")?;
+            pings.push(StoredPing {
+                id: row.try_get("id")?,
+                ping: Ping {
+                    monitor: monitor.clone(),
+                    at: time(row.try_get("at")?),
+                    kind: PingKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("ping kind `{kind}`")))?,
+                    exit_status: row.try_get::<Option<i64>, _>("exit_status")?.map(|s| s.clamp(0, 255) as u8),
+                    rid: row.try_get("rid")?,
+                    method: row.try_get("method")?,
+                    remote: row.try_get("remote")?,
+                    user_agent: row.try_get("user_agent")?,
+                    body: row.try_get("body")?,
+                    truncated: row.try_get("truncated")?,
+                    duration: row
+                        .try_get::<Option<i64>, _>("duration_ms")?
+                        .map(|d| Duration::from_millis(d.max(0) as u64)),
+                },
+            });
+        }
+        Ok((total.unwrap_or(0).max(0) as u64, pings))
     }
 
     async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>> {
@@ -989,6 +1054,41 @@ async fn audit(
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Appends pings to the log (many rows per statement) and counts them on their monitors.
+async fn write_pings(tx: &mut sqlx::Transaction<'_, Sqlite>, pings: &[Ping]) -> Result<()> {
+    for chunk in pings.chunks(PING_ROWS_PER_INSERT) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO pings (monitor_id, at, kind, exit_status, rid, method, remote, user_agent, body, truncated, duration_ms) ",
+        );
+        insert.push_values(chunk, |mut row, p: &Ping| {
+            row.push_bind(p.monitor.as_str().to_owned())
+                .push_bind(ms(p.at))
+                .push_bind(p.kind.as_str())
+                .push_bind(p.exit_status.map(i64::from))
+                .push_bind(p.rid.clone())
+                .push_bind(p.method.clone())
+                .push_bind(p.remote.clone())
+                .push_bind(p.user_agent.clone())
+                .push_bind(p.body.clone())
+                .push_bind(p.truncated)
+                .push_bind(p.duration.map(|d| d.as_millis() as i64));
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    let mut counts: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for p in pings {
+        *counts.entry(p.monitor.as_str()).or_default() += 1;
+    }
+    for (monitor, n) in counts {
+        sqlx::query("UPDATE monitors SET pings_total = pings_total + ? WHERE id = ?")
+            .bind(n)
+            .bind(monitor)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn insert_event(

@@ -28,6 +28,7 @@ fn record(monitor: &str, public: bool) -> MonitorRecord {
         component: None,
         public,
         interval: std::time::Duration::from_secs(60),
+        ping_uuid: None,
     }
 }
 

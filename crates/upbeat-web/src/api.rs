@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/monitors/{id}/outages", get(monitor_outages))
         .route("/monitors/{id}/uptime", get(monitor_uptime))
         .route("/monitors/{id}/daily", get(monitor_daily))
+        .route("/monitors/{id}/pings", get(monitor_pings))
         .route("/monitors/{id}/pause", post(pause))
         .route("/monitors/{id}/resume", post(resume))
         .merge(crate::incidents::router())
@@ -57,6 +58,9 @@ struct MonitorJson {
     last_http_status: Option<u16>,
     last_error: Option<String>,
     open_outage: Option<OutageJson>,
+    /// Heartbeats only: where the job pings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ping_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -100,6 +104,7 @@ impl MonitorJson {
             last_http_status: m.last_check.as_ref().and_then(|s| s.http_status),
             last_error: m.last_check.and_then(|s| s.error),
             open_outage,
+            ping_url: m.ping_uuid.map(|uuid| format!("{base_url}ping/{uuid}")),
         }
     }
 }
@@ -160,6 +165,37 @@ async fn monitor_outages(
     let outages: Vec<OutageJson> =
         state.store.outages(&query).await?.into_iter().map(|o| OutageJson::new(o, base, now)).collect();
     Ok(Json(serde_json::json!({ "outages": outages })).into_response())
+}
+
+async fn monitor_pings(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    limit: Limit,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Read)?;
+    let monitor = find(&state, &id)?;
+    let (total, pings) = state.store.pings(&monitor.id, limit.or(100)).await?;
+    let pings: Vec<serde_json::Value> = pings
+        .into_iter()
+        .map(|stored| {
+            let p = stored.ping;
+            serde_json::json!({
+                "n": stored.id,
+                "at": rfc3339(p.at),
+                "kind": p.kind.as_str(),
+                "exit_status": p.exit_status,
+                "rid": p.rid,
+                "method": p.method,
+                "remote_addr": p.remote,
+                "user_agent": p.user_agent,
+                "duration_seconds": p.duration.map(|d| d.as_secs_f64()),
+                "body": String::from_utf8_lossy(&p.body),
+                "body_truncated": p.truncated,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "total": total, "pings": pings })).into_response())
 }
 
 async fn pause(State(state): State<AppState>, bearer: Bearer, Path(id): Path<String>) -> Result<Response, ApiError> {

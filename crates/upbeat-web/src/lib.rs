@@ -15,6 +15,7 @@ pub mod incidents;
 pub mod maintenance;
 pub mod markdown;
 pub mod params;
+pub mod pings;
 pub mod render;
 
 use std::sync::Arc;
@@ -41,6 +42,10 @@ pub trait Runtime: Send + Sync + 'static {
     fn monitor(&self, id: &str) -> Option<MonitorView>;
     /// Pauses or resumes a monitor and answers once that is stored; `None` for an unknown id.
     async fn set_paused(&self, id: &str, paused: bool) -> Option<MonitorView>;
+    /// Takes a heartbeat ping and answers once it is stored.
+    async fn ping(&self, target: PingTarget<'_>, ping: PingRequest) -> Result<MonitorId, PingRefused>;
+    /// Takes a Gatus-style push for the push monitor `key`, if `token` is its token.
+    async fn push(&self, key: &str, token: &str, push: PushRequest) -> Result<(), PingRefused>;
     /// Whether the scheduler is alive and keeping up.
     fn health(&self) -> Health;
     /// Appends the Prometheus text exposition of upbeat's metrics.
@@ -60,6 +65,46 @@ pub struct MonitorView {
     pub state: Status,
     pub last_check: Option<LastSample>,
     pub open_outage: Option<OpenOutage>,
+    /// A heartbeat's ping uuid: its URL is `<base_url>ping/<uuid>`.
+    pub ping_uuid: Option<String>,
+}
+
+/// Which heartbeat a ping URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PingTarget<'a> {
+    Uuid(&'a str),
+    Slug { ping_key: &'a str, slug: &'a str },
+}
+
+/// A ping as the HTTP layer received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PingRequest {
+    pub kind: upbeat_core::heartbeat::PingKind,
+    pub exit_status: Option<u8>,
+    pub rid: Option<String>,
+    pub method: String,
+    pub remote: Option<String>,
+    pub user_agent: Option<String>,
+    /// At most `MAX_PING_BODY` bytes.
+    pub body: Vec<u8>,
+    pub truncated: bool,
+}
+
+/// A push: Gatus' `success`, `error` and `duration` parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushRequest {
+    pub success: bool,
+    pub error: Option<String>,
+    pub duration: std::time::Duration,
+}
+
+/// Why a ping or push was not taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PingRefused {
+    NotFound,
+    Unauthorized,
+    /// The store could not take it (the writer stopped): nothing was acknowledged.
+    Unavailable,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .route("/feed.json", get(cache::json_feed))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .merge(pings::router())
         .nest("/api/v1", api::router())
         .fallback(not_found)
         .with_state(state)

@@ -541,6 +541,7 @@ mod tests {
             state: Status::Down,
             last_check: None,
             open_outage: None,
+            ping_uuid: None,
         };
         let html = page(&config, &[monitor], &[], &[], &[], Utc::now());
         assert!(html.contains("<h1>A &amp; &lt;B&gt;</h1>"), "{html}");

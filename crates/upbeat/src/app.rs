@@ -16,7 +16,7 @@ use upbeat_store::{MonitorRecord, Store};
 use upbeat_web::{AppState, PublicCache};
 
 use crate::clock::Clock;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineParts};
 use crate::scheduler::Scheduler;
 use crate::telemetry::Telemetry;
 use crate::writer;
@@ -57,15 +57,27 @@ impl Application {
                 component: m.component.clone(),
                 public: m.public,
                 interval: m.interval,
+                ping_uuid: match &m.kind {
+                    upbeat_core::MonitorKind::Heartbeat(spec) => spec.uuid.clone(),
+                    _ => None,
+                },
             })
             .collect();
         store.sync_monitors(&records, clock.now()).await.context("cannot record the configured monitors")?;
-        let stored = store.load_monitors().await.context("cannot load the monitors' state")?;
+        let mut stored = store.load_monitors().await.context("cannot load the monitors' state")?;
+        give_heartbeats_uuids(&*store, &config, &mut stored).await?;
 
         let telemetry = Arc::new(Telemetry::default());
         let (record_tx, record_rx) = mpsc::channel(writer::QUEUE_CAPACITY);
-        let (engine, reconcile) =
-            Engine::new(&config.monitors, stored, record_tx.clone(), Arc::clone(&telemetry), Arc::clone(&clock));
+        let (deadlines_tx, deadlines_rx) = mpsc::unbounded_channel();
+        let parts = EngineParts {
+            writer: record_tx.clone(),
+            deadlines: deadlines_tx,
+            telemetry: Arc::clone(&telemetry),
+            clock: Arc::clone(&clock),
+            ping_key: config.pings.ping_key.clone(),
+        };
+        let (engine, reconcile) = Engine::new(&config.monitors, stored, parts);
         let engine = Arc::new(engine);
         for record in reconcile {
             record_tx.send(record).await.context("the writer is not running")?;
@@ -99,6 +111,7 @@ impl Application {
         let scheduler = Scheduler::new(Arc::clone(&engine), Prober::new(), config.scheduler.concurrency);
         let scheduler = tokio::spawn(scheduler.run(stop_rx.clone()));
         let background = vec![
+            tokio::spawn(crate::deadlines::run(Arc::clone(&engine), deadlines_rx, stop_rx.clone())),
             tokio::spawn(upbeat_web::cache::run_renderer(state.clone(), changes_rx)),
             tokio::spawn(roll_up(Arc::clone(&store), config.storage.retention, clock, stop_rx)),
         ];
@@ -154,6 +167,29 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Gives every heartbeat without a configured uuid one, generated once and kept in the store.
+async fn give_heartbeats_uuids(
+    store: &dyn upbeat_store::Store,
+    config: &Config,
+    stored: &mut [upbeat_store::StoredMonitor],
+) -> anyhow::Result<()> {
+    for m in &config.monitors {
+        if !matches!(m.kind, upbeat_core::MonitorKind::Heartbeat(_)) {
+            continue;
+        }
+        let Some(entry) = stored.iter_mut().find(|s| s.id == m.id) else { continue };
+        if entry.ping_uuid.is_some() {
+            continue;
+        }
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for a ping uuid: {e}"))?;
+        let uuid = upbeat_core::heartbeat::uuid_from(bytes);
+        store.set_ping_uuid(&m.id, &uuid).await.context("cannot store a heartbeat's ping uuid")?;
+        entry.ping_uuid = Some(uuid);
+    }
+    Ok(())
 }
 
 async fn roll_up(store: Arc<dyn Store>, retention: Duration, clock: Arc<dyn Clock>, mut stop: watch::Receiver<bool>) {

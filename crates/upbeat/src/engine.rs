@@ -6,16 +6,18 @@
 //! each other.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
+use upbeat_core::heartbeat::{Ping, PingKind};
 use upbeat_core::monitor::Monitor;
 use upbeat_core::sample::ProbeOutcome;
-use upbeat_core::{MonitorId, MonitorState, Sample, Status, Transition};
+use upbeat_core::{MonitorId, MonitorKind, MonitorState, Sample, Status, Transition};
 use upbeat_store::{LastSample, StoredMonitor};
-use upbeat_web::{Health, MonitorView, Runtime};
+use upbeat_web::{Health, MonitorView, PingRefused, PingRequest, PingTarget, PushRequest, Runtime};
 
 use crate::clock::Clock;
 use crate::telemetry::Telemetry;
@@ -26,6 +28,8 @@ pub struct Record {
     pub sample: Option<Sample>,
     pub state: Option<(MonitorId, MonitorState)>,
     pub transition: Option<(MonitorId, Transition)>,
+    /// A heartbeat ping or push, for the ping log.
+    pub ping: Option<Ping>,
     /// Answered once the record is committed, for callers that acknowledge a write.
     pub committed: Option<oneshot::Sender<()>>,
 }
@@ -40,9 +44,13 @@ impl Record {
 /// One monitor at run time.
 pub struct Slot {
     pub monitor: Monitor,
+    /// A heartbeat's ping uuid, configured or generated once and stored.
+    pub ping_uuid: Option<String>,
     live: Mutex<Live>,
     /// A check of this monitor is in flight; the scheduler skips a turn rather than overlap.
     running: AtomicBool,
+    /// The deadline (Unix ms) the deadline watcher has queued for this monitor; 0 for none.
+    queued: AtomicI64,
 }
 
 struct Live {
@@ -74,9 +82,26 @@ pub struct Engine {
     slots: Vec<Slot>,
     /// Slot index by monitor id, so the API finds one monitor without scanning all of them.
     index: HashMap<String, usize>,
+    /// Heartbeats by ping uuid, by slug, and push monitors by key.
+    by_uuid: HashMap<String, usize>,
+    by_slug: HashMap<String, usize>,
+    by_push_key: HashMap<String, usize>,
+    ping_key: Option<String>,
     writer: mpsc::Sender<Record>,
+    /// Tells the deadline watcher that a slot's deadline may have moved earlier.
+    deadlines: mpsc::UnboundedSender<usize>,
     telemetry: Arc<Telemetry>,
     clock: Arc<dyn Clock>,
+}
+
+/// What [`Engine::new`] needs besides the monitors.
+pub struct EngineParts {
+    pub writer: mpsc::Sender<Record>,
+    pub deadlines: mpsc::UnboundedSender<usize>,
+    pub telemetry: Arc<Telemetry>,
+    pub clock: Arc<dyn Clock>,
+    /// `[pings] ping_key`: slug URLs work only with one.
+    pub ping_key: Option<String>,
 }
 
 /// How long the scheduler may go without a turn, or fall behind, before `/health` says so.
@@ -88,13 +113,8 @@ impl Engine {
     ///
     /// `paused = true` in the configuration pauses a monitor at every start; otherwise the pause
     /// set through the API is kept. Returns the records that reconcile the store with that.
-    pub fn new(
-        monitors: &[Monitor],
-        stored: Vec<StoredMonitor>,
-        writer: mpsc::Sender<Record>,
-        telemetry: Arc<Telemetry>,
-        clock: Arc<dyn Clock>,
-    ) -> (Engine, Vec<Record>) {
+    pub fn new(monitors: &[Monitor], stored: Vec<StoredMonitor>, parts: EngineParts) -> (Engine, Vec<Record>) {
+        let EngineParts { writer, deadlines, telemetry, clock, ping_key } = parts;
         let mut reconcile = Vec::new();
         let slots = monitors
             .iter()
@@ -107,18 +127,38 @@ impl Engine {
                         sample: None,
                         state: Some((m.id.clone(), state.clone())),
                         transition: None,
+                        ping: None,
                         committed: None,
                     });
                 }
                 Slot {
                     monitor: m.clone(),
+                    ping_uuid: found.and_then(|s| s.ping_uuid.clone()),
                     live: Mutex::new(Live { state, last: found.and_then(|s| s.last_sample.clone()) }),
                     running: AtomicBool::new(false),
+                    queued: AtomicI64::new(0),
                 }
             })
             .collect::<Vec<Slot>>();
         let index = slots.iter().enumerate().map(|(i, s)| (s.monitor.id.to_string(), i)).collect();
-        (Engine { slots, index, writer, telemetry, clock }, reconcile)
+        let (mut by_uuid, mut by_slug, mut by_push_key) = (HashMap::new(), HashMap::new(), HashMap::new());
+        for (i, slot) in slots.iter().enumerate() {
+            match &slot.monitor.kind {
+                MonitorKind::Heartbeat(spec) => {
+                    if let Some(uuid) = &slot.ping_uuid {
+                        by_uuid.insert(uuid.clone(), i);
+                    }
+                    by_slug.insert(spec.slug.clone(), i);
+                }
+                MonitorKind::Push(spec) => {
+                    by_push_key.insert(spec.key.clone(), i);
+                }
+                _ => {}
+            }
+        }
+        let engine =
+            Engine { slots, index, by_uuid, by_slug, by_push_key, ping_key, writer, deadlines, telemetry, clock };
+        (engine, reconcile)
     }
 
     fn slot(&self, id: &str) -> Option<&Slot> {
@@ -140,13 +180,32 @@ impl Engine {
     /// Feeds a finished check through the state machine and hands the result to the writer.
     pub async fn record(&self, index: usize, at: chrono::DateTime<chrono::Utc>, outcome: ProbeOutcome) {
         let Some(slot) = self.slots.get(index) else { return };
-        let monitor = &slot.monitor;
-        self.telemetry.check(outcome.error.as_ref().map(|e| e.kind), outcome.latency);
-        let sample = Sample { monitor: monitor.id.clone(), at, outcome };
-        let (state, transition) = {
+        let record = {
             let mut live = slot.live();
             let before = live.state.clone();
-            let transition = live.state.observe(&monitor.id, monitor.policy, &sample);
+            self.observe(slot, &mut live, before, at, Some(outcome))
+        };
+        if self.writer.send(record).await.is_err() {
+            tracing::error!(monitor_id = %slot.monitor.id, "the writer has stopped; a sample was not stored");
+        }
+    }
+
+    /// Feeds an outcome (if any) through the state machine under the slot's lock, and returns
+    /// what to store: the sample, the state if it changed since `before`, the transition.
+    fn observe(
+        &self,
+        slot: &Slot,
+        live: &mut Live,
+        before: MonitorState,
+        at: DateTime<Utc>,
+        outcome: Option<ProbeOutcome>,
+    ) -> Record {
+        let monitor = &slot.monitor;
+        let mut transition = None;
+        let sample = outcome.map(|outcome| {
+            self.telemetry.check(outcome.error.as_ref().map(|e| e.kind), outcome.latency);
+            let sample = Sample { monitor: monitor.id.clone(), at, outcome };
+            transition = live.state.observe(&monitor.id, monitor.policy, &sample);
             live.last = Some(LastSample {
                 at,
                 up: sample.is_up(),
@@ -154,8 +213,9 @@ impl Engine {
                 http_status: sample.outcome.http_status,
                 error: sample.outcome.error.as_ref().map(ToString::to_string),
             });
-            ((live.state != before).then(|| live.state.clone()), transition)
-        };
+            sample
+        });
+        let state = (live.state != before).then(|| live.state.clone());
         if let Some(t) = &transition {
             match t {
                 Transition::Opened { outage } => {
@@ -166,15 +226,73 @@ impl Engine {
                 }
             }
         }
-        let record = Record {
-            sample: Some(sample),
+        Record {
+            sample,
             state: state.map(|s| (monitor.id.clone(), s)),
             transition: transition.map(|t| (monitor.id.clone(), t)),
+            ping: None,
             committed: None,
+        }
+    }
+
+    /// Sends a record and waits until it is committed: the caller acknowledges a write.
+    async fn commit(&self, mut record: Record) -> Result<(), PingRefused> {
+        let (done, committed) = oneshot::channel();
+        record.committed = Some(done);
+        if self.writer.send(record).await.is_err() || committed.await.is_err() {
+            return Err(PingRefused::Unavailable);
+        }
+        Ok(())
+    }
+
+    /// Tells the deadline watcher about a deadline it may not have: none queued, or an earlier one.
+    fn deadline_moved(&self, index: usize, next: Option<DateTime<Utc>>) {
+        let Some(next) = next else { return };
+        let queued = self.slots[index].queued.load(Ordering::Acquire);
+        if queued == 0 || next.timestamp_millis() < queued {
+            let _ = self.deadlines.send(index);
+        }
+    }
+
+    /// Indices of the monitors nothing probes, for the deadline watcher.
+    pub fn passive(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots.iter().enumerate().filter(|(_, s)| s.monitor.kind.is_passive()).map(|(i, _)| i)
+    }
+
+    /// Records a missed deadline of a heartbeat or push monitor, if one passed, and returns its
+    /// next deadline (`None`: nothing to wait for until it is pinged).
+    pub async fn tick(&self, index: usize) -> Option<DateTime<Utc>> {
+        let slot = self.slots.get(index)?;
+        let next = self.tick_slot(slot).await;
+        slot.queued.store(next.map_or(0, |t| t.timestamp_millis()), Ordering::Release);
+        next
+    }
+
+    async fn tick_slot(&self, slot: &Slot) -> Option<DateTime<Utc>> {
+        let (schedule, max_duration) = match &slot.monitor.kind {
+            MonitorKind::Heartbeat(spec) => (&spec.schedule, spec.max_duration),
+            MonitorKind::Push(spec) => (spec.heartbeat.as_ref()?, None),
+            _ => return None,
+        };
+        let now = self.clock.now();
+        let (record, next) = {
+            let mut live = slot.live();
+            if live.state.paused {
+                return None;
+            }
+            let before = live.state.clone();
+            let watch = live.state.watch.get_or_insert_default();
+            let late = watch.tick(schedule, max_duration, now);
+            let next = watch.deadline(schedule, max_duration, now);
+            if late.is_none() && live.state == before {
+                return next;
+            }
+            (self.observe(slot, &mut live, before, now, late), next)
         };
         if self.writer.send(record).await.is_err() {
-            tracing::error!(monitor_id = %monitor.id, "the writer has stopped; a sample was not stored");
+            tracing::error!(monitor_id = %slot.monitor.id, "the writer has stopped; a missed deadline was not stored");
         }
+        next
     }
 
     fn view(&self, slot: &Slot) -> MonitorView {
@@ -191,6 +309,7 @@ impl Engine {
             state: live.state.status(),
             last_check: live.last.clone(),
             open_outage: live.state.outage.clone(),
+            ping_uuid: slot.ping_uuid.clone(),
         }
     }
 
@@ -216,7 +335,11 @@ impl Runtime for Engine {
             if paused {
                 live.state.pause()
             } else {
-                live.state.resume()
+                live.state.resume();
+                if let Some(watch) = live.state.watch.as_mut() {
+                    // A resumed heartbeat waits a whole period for its next ping.
+                    watch.restart(self.clock.now());
+                }
             }
             live.state.clone()
         };
@@ -225,13 +348,93 @@ impl Runtime for Engine {
             sample: None,
             state: Some((slot.monitor.id.clone(), state)),
             transition: None,
+            ping: None,
             committed: Some(done),
         };
         // Answer only once the change is durable.
         if self.writer.send(record).await.is_err() || committed.await.is_err() {
             return None;
         }
+        if !paused && slot.monitor.kind.is_passive() {
+            let _ = self.deadlines.send(self.index[id]);
+        }
         Some(self.view(slot))
+    }
+
+    async fn ping(&self, target: PingTarget<'_>, request: PingRequest) -> Result<MonitorId, PingRefused> {
+        let index = match target {
+            PingTarget::Uuid(uuid) => self.by_uuid.get(&uuid.to_ascii_lowercase()),
+            PingTarget::Slug { ping_key, slug } => {
+                let known = self.ping_key.as_deref().is_some_and(|k| same_secret(k.as_bytes(), ping_key.as_bytes()));
+                if known { self.by_slug.get(slug) } else { None }
+            }
+        };
+        let slot = index.and_then(|&i| self.slots.get(i)).ok_or(PingRefused::NotFound)?;
+        let MonitorKind::Heartbeat(spec) = &slot.monitor.kind else { return Err(PingRefused::NotFound) };
+        let index = index.copied().unwrap_or_default();
+        let at = self.clock.now();
+        let kind = request.kind;
+        let next;
+        let record = {
+            let mut live = slot.live();
+            let before = live.state.clone();
+            let watch = live.state.watch.get_or_insert_default();
+            let (outcome, duration) = watch.ping(spec, kind, request.exit_status, request.rid.as_deref(), at);
+            next = watch.deadline(&spec.schedule, spec.max_duration, at);
+            let mut record = self.observe(slot, &mut live, before, at, outcome);
+            record.ping = Some(Ping {
+                monitor: slot.monitor.id.clone(),
+                at,
+                kind,
+                exit_status: request.exit_status,
+                rid: request.rid,
+                method: request.method,
+                remote: request.remote,
+                user_agent: request.user_agent,
+                body: request.body,
+                truncated: request.truncated,
+                duration,
+            });
+            record
+        };
+        self.deadline_moved(index, next);
+        self.commit(record).await?;
+        Ok(slot.monitor.id.clone())
+    }
+
+    async fn push(&self, key: &str, token: &str, push: PushRequest) -> Result<(), PingRefused> {
+        let index = *self.by_push_key.get(key).ok_or(PingRefused::NotFound)?;
+        let slot = self.slots.get(index).ok_or(PingRefused::NotFound)?;
+        let MonitorKind::Push(spec) = &slot.monitor.kind else { return Err(PingRefused::NotFound) };
+        if !same_secret(spec.token.as_bytes(), token.as_bytes()) {
+            return Err(PingRefused::Unauthorized);
+        }
+        let at = self.clock.now();
+        let next;
+        let record = {
+            let mut live = slot.live();
+            let before = live.state.clone();
+            let watch = live.state.watch.get_or_insert_default();
+            let outcome = watch.push(push.success, push.error.as_deref(), push.duration, at);
+            next = spec.heartbeat.as_ref().and_then(|heartbeat| watch.deadline(heartbeat, None, at));
+            let mut record = self.observe(slot, &mut live, before, at, Some(outcome));
+            record.ping = Some(Ping {
+                monitor: slot.monitor.id.clone(),
+                at,
+                kind: if push.success { PingKind::Success } else { PingKind::Fail },
+                exit_status: None,
+                rid: None,
+                method: "POST".into(),
+                remote: None,
+                user_agent: None,
+                body: push.error.unwrap_or_default().into_bytes(),
+                truncated: false,
+                duration: Some(push.duration),
+            });
+            record
+        };
+        self.deadline_moved(index, next);
+        self.commit(record).await
     }
 
     fn health(&self) -> Health {
@@ -266,6 +469,11 @@ impl Runtime for Engine {
     }
 }
 
+/// Compares secrets in time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,7 +490,15 @@ mod tests {
     fn engine(capacity: usize) -> (Engine, mpsc::Receiver<Record>, Arc<FixedClock>) {
         let (tx, rx) = mpsc::channel(capacity);
         let clock = Arc::new(FixedClock(AtomicI64::new(1_000_000)));
-        let (engine, _) = Engine::new(&[], Vec::new(), tx, Arc::new(Telemetry::default()), clock.clone());
+        let (deadlines, _) = mpsc::unbounded_channel();
+        let parts = EngineParts {
+            writer: tx,
+            deadlines,
+            telemetry: Arc::new(Telemetry::default()),
+            clock: clock.clone(),
+            ping_key: None,
+        };
+        let (engine, _) = Engine::new(&[], Vec::new(), parts);
         (engine, rx, clock)
     }
 
@@ -314,7 +530,7 @@ mod tests {
     fn unhealthy_when_the_write_queue_is_nearly_full() {
         let (engine, _rx, _) = engine(10);
         engine.telemetry.scheduler_turn(1_000_000, std::time::Duration::ZERO);
-        let record = || Record { sample: None, state: None, transition: None, committed: None };
+        let record = || Record { sample: None, state: None, transition: None, ping: None, committed: None };
         for _ in 0..8 {
             engine.writer.try_send(record()).unwrap();
         }

@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod client;
 pub mod clock;
+pub mod deadlines;
 pub mod engine;
 pub mod import;
 pub mod scheduler;

@@ -54,6 +54,10 @@ impl Scheduler {
         let mut heap = BinaryHeap::new();
         let (now_wall, now) = (clock.now().timestamp_millis(), Instant::now());
         for (i, slot) in self.engine.slots().iter().enumerate() {
+            if slot.monitor.kind.is_passive() {
+                // Nothing to probe: pings feed it and the deadline watcher times it.
+                continue;
+            }
             let interval = slot.monitor.interval;
             let due = next_due_ms(now_wall, interval, phase(slot.monitor.id.as_str(), interval));
             heap.push(Reverse((now + Duration::from_millis((due - now_wall) as u64), i)));

@@ -76,6 +76,7 @@ pub async fn run(
                 }
             }
             batch.transitions.extend(record.transition);
+            batch.pings.extend(record.ping);
             acks.extend(record.committed);
         }
         commit(&*store, &telemetry, &batch).await;
@@ -128,6 +129,7 @@ mod tests {
             component: None,
             public: true,
             interval: Duration::from_secs(60),
+            ping_uuid: None,
         };
         store.sync_monitors(&[record], chrono::Utc::now()).await.unwrap();
         let (tx, rx) = mpsc::channel(16);
@@ -142,7 +144,9 @@ mod tests {
                     error: None,
                 },
             };
-            tx.send(Record { sample: Some(sample), state: None, transition: None, committed: None }).await.unwrap();
+            tx.send(Record { sample: Some(sample), state: None, transition: None, ping: None, committed: None })
+                .await
+                .unwrap();
         }
         let (stop, stop_rx) = watch::channel(true);
         let (changes, _) = watch::channel(0);

@@ -13,6 +13,8 @@ use std::time::Duration;
 pub use decode::{ConfigError, ConfigErrors};
 use decode::{Fields, Report};
 
+use crate::cron::{CronExpr, Heartbeat, Schedule};
+use crate::heartbeat::{HeartbeatSpec, PushSpec, parse_uuid};
 use crate::monitor::{
     DnsSpec, HttpSpec, IcmpSpec, Monitor, MonitorId, MonitorKind, Policy, Rcode, RecordType, StatusSet, TcpSpec,
     TlsSpec,
@@ -25,6 +27,7 @@ pub struct Config {
     pub server: Server,
     pub scheduler: Scheduler,
     pub storage: Storage,
+    pub pings: Pings,
     pub components: Vec<Component>,
     pub monitors: Vec<Monitor>,
 }
@@ -61,6 +64,13 @@ pub struct Storage {
     pub retention: Duration,
 }
 
+/// `[pings]`: heartbeat ping URLs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pings {
+    /// The key of `/ping/<ping_key>/<slug>` URLs; without one only `/ping/<uuid>` URLs work.
+    pub ping_key: Option<String>,
+}
+
 /// `[[component]]`: what the public sees, fed by monitors.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Component {
@@ -75,7 +85,7 @@ pub const DEFAULT_CONCURRENCY: usize = 1024;
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_FEED_ITEMS: usize = 250;
 
-const TOP: &[&str] = &["page", "server", "scheduler", "storage", "component", "monitor"];
+const TOP: &[&str] = &["page", "server", "scheduler", "storage", "pings", "component", "monitor"];
 const PAGE: &[&str] = &["title", "base_url", "language", "time_zone", "feed_items"];
 const COMPONENT: &[&str] = &["id", "name", "group", "description"];
 const MONITOR_COMMON: &[&str] =
@@ -86,7 +96,11 @@ const TCP: &[&str] = &["host", "port"];
 const DNS: &[&str] = &["query", "record_type", "resolver", "expect", "expect_rcode"];
 const TLS: &[&str] = &["host", "port", "server_name", "expires_within"];
 const ICMP: &[&str] = &["host", "count"];
-const KINDS: &str = "\"http\", \"tcp\", \"dns\", \"tls\" or \"icmp\"";
+const HEARTBEAT: &[&str] = &["period", "cron", "time_zone", "grace", "uuid", "slug", "max_duration", "min_duration"];
+const PUSH: &[&str] = &["key", "token", "heartbeat"];
+const KINDS: &str = "\"http\", \"tcp\", \"dns\", \"tls\", \"icmp\", \"heartbeat\" or \"push\"";
+/// A heartbeat's grace time unless it says otherwise: Healthchecks' default.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
 
 /// A certificate that expires sooner than this makes a TLS monitor down, unless it says otherwise.
 pub const DEFAULT_EXPIRES_WITHIN: Duration = Duration::from_secs(7 * 86_400);
@@ -117,6 +131,8 @@ impl Config {
         let scheduler = parse_scheduler(&mut r, scheduler_table);
         let storage_table = top.table(&mut r, "storage");
         let storage = parse_storage(&mut r, storage_table);
+        let pings_table = top.table(&mut r, "pings");
+        let pings = parse_pings(&mut r, pings_table);
         let components: Vec<Component> =
             top.tables(&mut r, "component").into_iter().filter_map(|t| parse_component(&mut r, t)).collect();
         let mut component_ids = HashSet::new();
@@ -139,7 +155,9 @@ impl Config {
         }
         top.finish(&mut r, TOP);
         match page {
-            Some(page) if !r.has_errors() => Ok(Config { page, server, scheduler, storage, components, monitors }),
+            Some(page) if !r.has_errors() => {
+                Ok(Config { page, server, scheduler, storage, pings, components, monitors })
+            }
             _ => Err(r.finish()),
         }
     }
@@ -208,6 +226,19 @@ fn parse_storage(r: &mut Report<'_>, t: Option<Fields<'_, '_>>) -> Storage {
     Storage { retention }
 }
 
+fn parse_pings(r: &mut Report<'_>, t: Option<Fields<'_, '_>>) -> Pings {
+    let Some(mut t) = t else { return Pings::default() };
+    let ping_key = t.parsed(r, "ping_key", |s| {
+        if (16..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            Ok(s.to_owned())
+        } else {
+            Err("must be 16 to 64 letters, digits, `-` or `_` (it is a secret in URLs)".to_owned())
+        }
+    });
+    t.finish(r, &["ping_key"]);
+    Pings { ping_key }
+}
+
 fn parse_component(r: &mut Report<'_>, mut t: Fields<'_, '_>) -> Option<Component> {
     let id = t.parsed(r, "id", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
     if id.is_none() && t.key_span("id") == t.span() {
@@ -230,7 +261,9 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet
     let interval = t.duration(r, "interval", Duration::from_secs(1)).unwrap_or(Duration::from_secs(60));
     let timeout_span = t.key_span("timeout");
     let timeout = t.duration(r, "timeout", Duration::from_millis(10));
-    let confirm = t.integer(r, "confirm", 1..1001).map_or(2, |n| n as u32);
+    // Nobody retries a heartbeat: a missed or failed one is the outage.
+    let passive = kind_name.as_ref().is_some_and(|k| k.value == "heartbeat" || k.value == "push");
+    let confirm = t.integer(r, "confirm", 1..1001).map_or(if passive { 1 } else { 2 }, |n| n as u32);
     let recover = t.integer(r, "recover", 1..1001).map_or(1, |n| n as u32);
     let component = t.string_at(r, "component");
     let public = t.bool(r, "public").unwrap_or(true);
@@ -276,6 +309,16 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet
             t.finish(r, &[MONITOR_COMMON, ICMP].concat());
             kind
         }
+        Some("heartbeat") => {
+            let kind = id.as_ref().and_then(|id| parse_heartbeat(r, &mut t, id)).map(MonitorKind::Heartbeat);
+            t.finish(r, &[MONITOR_COMMON, HEARTBEAT].concat());
+            kind
+        }
+        Some("push") => {
+            let kind = id.as_ref().and_then(|id| parse_push(r, &mut t, id)).map(MonitorKind::Push);
+            t.finish(r, &[MONITOR_COMMON, PUSH].concat());
+            kind
+        }
         Some(other) => {
             let k = kind_name.as_ref().expect("matched Some");
             r.error(k.span.clone(), &k.field, format!("unknown kind `{other}`; expected {KINDS}"));
@@ -286,10 +329,17 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet
             None
         }
     };
+    let kind = kind?;
+    // A told monitor speaks once per expected ping: that is its interval for uptime's "no data".
+    let interval = match &kind {
+        MonitorKind::Heartbeat(spec) => crate::heartbeat::longest_gap(&spec.schedule),
+        MonitorKind::Push(PushSpec { heartbeat: Some(heartbeat), .. }) => crate::heartbeat::longest_gap(heartbeat),
+        _ => interval,
+    };
     Some(Monitor {
         id: id?,
         name: name?,
-        kind: kind?,
+        kind,
         interval,
         timeout,
         policy: Policy { confirm, recover },
@@ -389,6 +439,82 @@ fn parse_icmp(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<IcmpSpec> {
     let host = t.required_string(r, "host");
     let count = t.integer(r, "count", 1..11).map_or(1, |n| n as u8);
     Some(IcmpSpec { host: host?, count })
+}
+
+fn parse_heartbeat(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: &MonitorId) -> Option<HeartbeatSpec> {
+    let period_span = t.key_span("period");
+    let period = t.duration(r, "period", Duration::from_secs(1));
+    let cron_span = t.key_span("cron");
+    let cron = t.string_at(r, "cron");
+    let time_zone = t
+        .parsed(r, "time_zone", |s| {
+            s.parse::<chrono_tz::Tz>()
+                .map_err(|_| format!("`{s}` is not an IANA time zone such as \"Europe/Paris\" or \"UTC\""))
+        })
+        .unwrap_or(chrono_tz::UTC);
+    let grace = t.duration(r, "grace", Duration::from_secs(1)).unwrap_or(DEFAULT_GRACE);
+    let uuid = t.parsed(r, "uuid", parse_uuid);
+    let slug = t.parsed(r, "slug", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+    let max_duration = t.duration(r, "max_duration", Duration::from_secs(1));
+    let min_duration = t.duration(r, "min_duration", Duration::ZERO);
+    let (schedule, text) = match (period, cron) {
+        (Some(period), None) => (Schedule::Period(period), format!("every {}", crate::duration::human(period))),
+        (None, Some(cron)) => match CronExpr::parse(&cron.value) {
+            Ok(expr) => (Schedule::Cron { expr, tz: time_zone }, format!("{} {}", cron.value.trim(), time_zone.name())),
+            Err(e) => {
+                // Point at the column inside the string: one past the opening quote.
+                let at = cron_span.start + e.column;
+                r.error(at..at + 1, &cron.field, e.message);
+                return None;
+            }
+        },
+        (Some(_), Some(_)) => {
+            r.error(cron_span, &t.path("cron"), "set either `period` or `cron`, not both");
+            return None;
+        }
+        (None, None) => {
+            if period_span == t.span() && cron_span == t.span() {
+                r.error(
+                    t.span(),
+                    &t.path("period"),
+                    "is required for kind \"heartbeat\": a `period` like \"1d\" or a `cron` expression",
+                );
+            }
+            return None;
+        }
+    };
+    if let (Some(min), Some(max)) = (min_duration, max_duration)
+        && min >= max
+    {
+        r.error(t.key_span("min_duration"), &t.path("min_duration"), "must be shorter than `max_duration`");
+    }
+    let schedule_text = format!("{text} (grace {})", crate::duration::human(grace));
+    Some(HeartbeatSpec {
+        uuid,
+        slug: slug.unwrap_or_else(|| id.as_str().to_owned()),
+        schedule: Heartbeat { schedule, grace },
+        schedule_text,
+        max_duration,
+        min_duration,
+    })
+}
+
+fn parse_push(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: &MonitorId) -> Option<PushSpec> {
+    let key = t.parsed(r, "key", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+    let token = t.parsed(r, "token", |s| {
+        if s.len() >= 16 && s.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(s.to_owned())
+        } else {
+            Err("must be at least 16 printable characters without spaces".to_owned())
+        }
+    });
+    if token.is_none() && t.key_span("token") == t.span() {
+        r.error(t.span(), &t.path("token"), "is required for kind \"push\": the bearer token pushers send");
+    }
+    let heartbeat = t
+        .duration(r, "heartbeat", Duration::from_secs(1))
+        .map(|every| Heartbeat { schedule: Schedule::Period(every), grace: Duration::ZERO });
+    Some(PushSpec { key: key.unwrap_or_else(|| id.as_str().to_owned()), token: token?, heartbeat })
 }
 
 #[cfg(test)]

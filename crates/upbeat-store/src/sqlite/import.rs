@@ -35,6 +35,7 @@ pub(super) async fn monitor_records(pool: &SqlitePool, only: Option<&MonitorId>)
                 component: row.try_get("component")?,
                 public: row.try_get("public")?,
                 interval: Duration::from_millis(row.try_get::<i64, _>("interval_ms")?.max(0) as u64),
+                ping_uuid: None,
             })
         })
         .collect()

@@ -67,6 +67,7 @@ async fn feed_rss_snapshot() {
         component: None,
         public: true,
         interval: std::time::Duration::from_secs(60),
+        ping_uuid: None,
     };
     store
         .sync_monitors(&[record("web", "buttondown.com"), record("p95", "p95 response time")], Utc::now())

@@ -9,6 +9,7 @@ mod api;
 mod cli;
 mod cli_incidents;
 mod feed_snapshot;
+mod heartbeat;
 mod import;
 mod incidents;
 mod maintenance;
