@@ -62,7 +62,7 @@ impl Prober {
             MonitorKind::Http(spec) => http::probe(spec, &self.tls, timeout).await,
             MonitorKind::Tcp(spec) => tcp::probe(spec, timeout).await,
             // Told, not asked: pings feed them, and the scheduler never hands them over.
-            MonitorKind::Heartbeat(_) | MonitorKind::Push(_) => ProbeOutcome {
+            MonitorKind::Heartbeat(_) | MonitorKind::Push(_) | MonitorKind::Metric(_) => ProbeOutcome {
                 latency: Duration::ZERO,
                 phases: Default::default(),
                 http_status: None,

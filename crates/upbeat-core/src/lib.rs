@@ -49,6 +49,7 @@ pub mod html;
 pub mod import;
 pub mod incident;
 pub mod maintenance;
+pub mod metric;
 pub mod monitor;
 pub mod outage;
 pub mod sample;

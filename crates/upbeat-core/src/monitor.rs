@@ -59,6 +59,7 @@ pub enum MonitorKind {
     Icmp(IcmpSpec),
     Heartbeat(crate::heartbeat::HeartbeatSpec),
     Push(crate::heartbeat::PushSpec),
+    Metric(crate::metric::MetricSpec),
 }
 
 impl MonitorKind {
@@ -71,6 +72,21 @@ impl MonitorKind {
             MonitorKind::Icmp(_) => "icmp",
             MonitorKind::Heartbeat(_) => "heartbeat",
             MonitorKind::Push(_) => "push",
+            MonitorKind::Metric(_) => "metric",
+        }
+    }
+
+    /// Has deadlines of its own: silence past one fails a heartbeat or push, and a metric's
+    /// condition that holds for `for` fails it without a new point. The deadline watcher times them.
+    pub fn has_deadlines(&self) -> bool {
+        match self {
+            MonitorKind::Heartbeat(_) | MonitorKind::Metric(_) => true,
+            MonitorKind::Push(spec) => spec.heartbeat.is_some(),
+            MonitorKind::Http(_)
+            | MonitorKind::Tcp(_)
+            | MonitorKind::Dns(_)
+            | MonitorKind::Tls(_)
+            | MonitorKind::Icmp(_) => false,
         }
     }
 
@@ -84,6 +100,8 @@ impl MonitorKind {
             | MonitorKind::Tls(_)
             | MonitorKind::Icmp(_) => false,
             MonitorKind::Heartbeat(_) | MonitorKind::Push(_) => true,
+            // Pulled metrics are fetched on their interval; pushed ones are told.
+            MonitorKind::Metric(spec) => spec.pull.is_none(),
         }
     }
 
@@ -97,6 +115,10 @@ impl MonitorKind {
             MonitorKind::Icmp(spec) => spec.host.clone(),
             MonitorKind::Heartbeat(spec) => spec.schedule_text.clone(),
             MonitorKind::Push(spec) => format!("/api/v1/endpoints/{}/external", spec.key),
+            MonitorKind::Metric(spec) => match &spec.pull {
+                Some(pull) => format!("{} {} ({})", pull.url, pull.json_path, spec.condition),
+                None => spec.condition.to_string(),
+            },
         }
     }
 }

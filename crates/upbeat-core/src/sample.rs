@@ -33,10 +33,12 @@ pub enum ErrorKind {
     Failed,
     /// A run took longer than its `max_duration` or less than its `min_duration`.
     Duration,
+    /// A condition on the response or on a metric did not hold.
+    Condition,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::Dns,
         ErrorKind::Refused,
         ErrorKind::Connect,
@@ -49,6 +51,7 @@ impl ErrorKind {
         ErrorKind::Late,
         ErrorKind::Failed,
         ErrorKind::Duration,
+        ErrorKind::Condition,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +68,7 @@ impl ErrorKind {
             ErrorKind::Late => "late",
             ErrorKind::Failed => "failed",
             ErrorKind::Duration => "duration",
+            ErrorKind::Condition => "condition",
         }
     }
 

@@ -71,6 +71,9 @@ pub struct MonitorState {
     /// Heartbeat and push monitors: the last success, runs in progress, the deadline reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<crate::heartbeat::Watch>,
+    /// Metric monitors: how long the condition has held or been clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<crate::metric::MetricWatch>,
 }
 
 impl Default for MonitorState {
@@ -82,6 +85,7 @@ impl Default for MonitorState {
             recovering: None,
             outage: None,
             watch: None,
+            metric: None,
         }
     }
 }

@@ -63,6 +63,8 @@ pub struct StoredMonitor {
     pub last_sample: Option<LastSample>,
     /// A heartbeat's ping uuid, configured or generated once.
     pub ping_uuid: Option<String>,
+    /// A metric monitor's recent values, oldest first (filled by the caller, who knows the window).
+    pub points: Vec<(DateTime<Utc>, f64)>,
 }
 
 /// A ping from the log, with its row id.
@@ -91,15 +93,21 @@ pub struct Batch {
     pub transitions: Vec<(MonitorId, Transition)>,
     /// Heartbeat pings and pushes, for the ping log.
     pub pings: Vec<Ping>,
+    /// Values of metric monitors.
+    pub points: Vec<(MonitorId, DateTime<Utc>, f64)>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.samples.is_empty() && self.states.is_empty() && self.transitions.is_empty() && self.pings.is_empty()
+        self.samples.is_empty()
+            && self.states.is_empty()
+            && self.transitions.is_empty()
+            && self.pings.is_empty()
+            && self.points.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.samples.len() + self.states.len() + self.transitions.len() + self.pings.len()
+        self.samples.len() + self.states.len() + self.transitions.len() + self.pings.len() + self.points.len()
     }
 }
 
@@ -242,6 +250,9 @@ pub trait Store: Send + Sync + 'static {
     /// All pings the monitor ever received (a count), and the newest `limit` of them.
     async fn pings(&self, monitor: &MonitorId, limit: usize) -> Result<(u64, Vec<StoredPing>)>;
 
+    /// A metric monitor's values after `since`, oldest first.
+    async fn metric_points(&self, monitor: &MonitorId, since: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, f64)>>;
+
     async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>>;
 
     /// The newest `limit` feed events of public monitors, newest first.
@@ -254,7 +265,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
 
-    /// Rolls samples taken before `before` into hourly aggregates and deletes them.
+    /// Rolls samples taken before `before` into hourly aggregates and deletes them, with the
+    /// metric points of the same hours.
     async fn roll_up(&self, before: DateTime<Utc>) -> Result<RollUp>;
 
     async fn hour_aggregates(&self, monitor: &MonitorId) -> Result<Vec<HourAggregate>>;

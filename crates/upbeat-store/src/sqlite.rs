@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "maintenance_update_audit", include_str!("../migrations/sqlite/0005_maintenance_update_audit.sql")),
     (6, "import", include_str!("../migrations/sqlite/0006_import.sql")),
     (7, "pings", include_str!("../migrations/sqlite/0007_pings.sql")),
+    (8, "metrics", include_str!("../migrations/sqlite/0008_metrics.sql")),
 ];
 
 /// Inserts an outage unless its id is stored: id, monitor, start, end, cause, then the monitor and
@@ -215,7 +216,7 @@ impl Store for SqliteStore {
             };
             let last_sample = self.recent_samples(&id, 1).await?.into_iter().next();
             let ping_uuid = row.try_get("ping_uuid")?;
-            out.push(StoredMonitor { id, state, last_sample, ping_uuid });
+            out.push(StoredMonitor { id, state, last_sample, ping_uuid, points: Vec::new() });
         }
         Ok(out)
     }
@@ -267,13 +268,26 @@ impl Store for SqliteStore {
         if !batch.pings.is_empty() {
             write_pings(&mut tx, &batch.pings).await?;
         }
-        for (id, state) in &batch.states {
-            let json = serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query("UPDATE monitors SET state = ? WHERE id = ?")
-                .bind(json)
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await?;
+        for chunk in batch.points.chunks(SAMPLE_ROWS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO metric_points (monitor_id, at, value) ");
+            insert.push_values(chunk, |mut row, (monitor, at, value)| {
+                row.push_bind(monitor.as_str().to_owned()).push_bind(ms(*at)).push_bind(*value);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        // One statement per thousand states: a batch of pings to many heartbeats changes many.
+        for chunk in batch.states.chunks(1_000) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (id, state) in chunk {
+                let json = serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                rows.push((id.as_str().to_owned(), json));
+            }
+            let mut update = QueryBuilder::<Sqlite>::new("UPDATE monitors SET state = v.column2 FROM (");
+            update.push_values(rows, |mut row, (id, json)| {
+                row.push_bind(id).push_bind(json);
+            });
+            update.push(") AS v WHERE monitors.id = v.column1");
+            update.build().execute(&mut *tx).await?;
         }
         for (monitor, transition) in &batch.transitions {
             match transition {
@@ -351,6 +365,15 @@ impl Store for SqliteStore {
             });
         }
         Ok((total.unwrap_or(0).max(0) as u64, pings))
+    }
+
+    async fn metric_points(&self, monitor: &MonitorId, since: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, f64)>> {
+        let rows = sqlx::query("SELECT at, value FROM metric_points WHERE monitor_id = ? AND at > ? ORDER BY at")
+            .bind(monitor.as_str())
+            .bind(ms(since))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok((time(row.try_get("at")?), row.try_get("value")?))).collect()
     }
 
     async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>> {
@@ -500,6 +523,11 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
             }
+            sqlx::query("DELETE FROM metric_points WHERE at >= ? AND at < ?")
+                .bind(hour)
+                .bind(hour + 3_600_000)
+                .execute(&mut *tx)
+                .await?;
             let deleted = sqlx::query("DELETE FROM samples WHERE at >= ? AND at < ?")
                 .bind(hour)
                 .bind(hour + 3_600_000)
@@ -1077,16 +1105,19 @@ async fn write_pings(tx: &mut sqlx::Transaction<'_, Sqlite>, pings: &[Ping]) -> 
         });
         insert.build().execute(&mut **tx).await?;
     }
-    let mut counts: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
     for p in pings {
         *counts.entry(p.monitor.as_str()).or_default() += 1;
     }
-    for (monitor, n) in counts {
-        sqlx::query("UPDATE monitors SET pings_total = pings_total + ? WHERE id = ?")
-            .bind(n)
-            .bind(monitor)
-            .execute(&mut **tx)
-            .await?;
+    let counts: Vec<(&str, i64)> = counts.into_iter().collect();
+    for chunk in counts.chunks(1_000) {
+        let mut update =
+            QueryBuilder::<Sqlite>::new("UPDATE monitors SET pings_total = pings_total + v.column2 FROM (");
+        update.push_values(chunk, |mut row, (monitor, n)| {
+            row.push_bind(monitor.to_string()).push_bind(*n);
+        });
+        update.push(") AS v WHERE monitors.id = v.column1");
+        update.build().execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/monitors/{id}/uptime", get(monitor_uptime))
         .route("/monitors/{id}/daily", get(monitor_daily))
         .route("/monitors/{id}/pings", get(monitor_pings))
+        .route("/metrics/{id}", post(push_metric))
         .route("/monitors/{id}/pause", post(pause))
         .route("/monitors/{id}/resume", post(resume))
         .merge(crate::incidents::router())
@@ -61,6 +62,9 @@ struct MonitorJson {
     /// Heartbeats only: where the job pings.
     #[serde(skip_serializing_if = "Option::is_none")]
     ping_url: Option<String>,
+    /// Metric monitors only: the newest value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_value: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -105,6 +109,7 @@ impl MonitorJson {
             last_error: m.last_check.and_then(|s| s.error),
             open_outage,
             ping_url: m.ping_uuid.map(|uuid| format!("{base_url}ping/{uuid}")),
+            last_value: m.last_value,
         }
     }
 }
@@ -196,6 +201,90 @@ async fn monitor_pings(
         })
         .collect();
     Ok(Json(serde_json::json!({ "total": total, "pings": pings })).into_response())
+}
+
+/// The most points one request may carry.
+const MAX_POINTS: usize = 10_000;
+
+/// `POST /api/v1/metrics/{id}`: `{"value": 12}`, `{"value": 12, "at": T}` or
+/// `{"points": [{"value": 12, "at": T}, ...]}`; answered once stored.
+async fn push_metric(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Write)?;
+    let Json(body) = body.map_err(|e| ApiError::bad_request("invalid_json", "body", e.body_text()))?;
+    let now = (state.now)();
+    let points = match (body.get("points"), body.get("value")) {
+        (Some(points), None) => {
+            let list = points.as_array().filter(|l| (1..=MAX_POINTS).contains(&l.len())).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_points",
+                    "points",
+                    format!("`points` must be a list of 1 to {MAX_POINTS} points"),
+                )
+            })?;
+            list.iter()
+                .enumerate()
+                .map(|(i, p)| metric_point(p, &format!("points[{i}]"), now))
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        (None, Some(_)) => vec![metric_point(&body, "", now)?],
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_points",
+                "value",
+                "send {\"value\": <number>} or {\"points\": [{\"value\": <number>, \"at\": <RFC 3339>}]}",
+            ));
+        }
+    };
+    let accepted = points.len();
+    let monitor = match state.runtime.metric(&id, points).await {
+        Ok(monitor) => monitor,
+        Err(crate::PingRefused::WrongKind) => {
+            return Err(ApiError::bad_request(
+                "not_a_metric",
+                "id",
+                format!("monitor `{id}` is not of kind \"metric\""),
+            ));
+        }
+        Err(crate::PingRefused::Unavailable) => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the values could not be stored; retry",
+            ));
+        }
+        Err(_) => return Err(ApiError::not_found("monitor_not_found", format!("no monitor `{id}`"))),
+    };
+    let base = &state.config.page.base_url;
+    Ok(Json(serde_json::json!({"accepted": accepted, "monitor": MonitorJson::new(monitor, base, now)})).into_response())
+}
+
+/// One `{"value": n, "at": T}`: a finite number, at a time no later than a minute from now.
+fn metric_point(point: &serde_json::Value, path: &str, now: DateTime<Utc>) -> Result<(DateTime<Utc>, f64), ApiError> {
+    let field = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+    let value = point.get("value").and_then(serde_json::Value::as_f64).filter(|v| v.is_finite()).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_value",
+            &field("value"),
+            "`value` must be a number (not a string, NaN or infinity)",
+        )
+    })?;
+    let at = match point.get("at") {
+        None | Some(serde_json::Value::Null) => now,
+        Some(at) => at
+            .as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(|| ApiError::bad_request("invalid_time", &field("at"), "`at` must be an RFC 3339 time"))?,
+    };
+    if at > now + chrono::Duration::minutes(1) {
+        return Err(ApiError::bad_request("invalid_time", &field("at"), "`at` is in the future"));
+    }
+    Ok((at, value))
 }
 
 async fn pause(State(state): State<AppState>, bearer: Bearer, Path(id): Path<String>) -> Result<Response, ApiError> {

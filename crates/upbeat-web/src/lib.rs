@@ -44,6 +44,8 @@ pub trait Runtime: Send + Sync + 'static {
     async fn set_paused(&self, id: &str, paused: bool) -> Option<MonitorView>;
     /// Takes a heartbeat ping and answers once it is stored.
     async fn ping(&self, target: PingTarget<'_>, ping: PingRequest) -> Result<MonitorId, PingRefused>;
+    /// Takes values of the metric monitor `id` and answers once they are stored.
+    async fn metric(&self, id: &str, points: Vec<(DateTime<Utc>, f64)>) -> Result<MonitorView, PingRefused>;
     /// Takes a Gatus-style push for the push monitor `key`, if `token` is its token.
     async fn push(&self, key: &str, token: &str, push: PushRequest) -> Result<(), PingRefused>;
     /// Whether the scheduler is alive and keeping up.
@@ -67,6 +69,8 @@ pub struct MonitorView {
     pub open_outage: Option<OpenOutage>,
     /// A heartbeat's ping uuid: its URL is `<base_url>ping/<uuid>`.
     pub ping_uuid: Option<String>,
+    /// A metric monitor's newest value.
+    pub last_value: Option<f64>,
 }
 
 /// Which heartbeat a ping URL names.
@@ -102,6 +106,8 @@ pub struct PushRequest {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PingRefused {
     NotFound,
+    /// The monitor exists but is not of the kind this route feeds.
+    WrongKind,
     Unauthorized,
     /// The store could not take it (the writer stopped): nothing was acknowledged.
     Unavailable,

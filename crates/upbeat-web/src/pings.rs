@@ -116,7 +116,9 @@ async fn ping(
     };
     match state.runtime.ping(target, request).await {
         Ok(_) => text(StatusCode::OK, "OK"),
-        Err(PingRefused::NotFound | PingRefused::Unauthorized) => text(StatusCode::NOT_FOUND, "not found"),
+        Err(PingRefused::NotFound | PingRefused::WrongKind | PingRefused::Unauthorized) => {
+            text(StatusCode::NOT_FOUND, "not found")
+        }
         Err(PingRefused::Unavailable) => text(StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
     }
 }
@@ -190,7 +192,9 @@ async fn push(
     let push = PushRequest { success, error: query.error, duration };
     match state.runtime.push(&key, token, push).await {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(PingRefused::NotFound) => error(StatusCode::NOT_FOUND, "not_found", format!("no push endpoint `{key}`")),
+        Err(PingRefused::NotFound | PingRefused::WrongKind) => {
+            error(StatusCode::NOT_FOUND, "not_found", format!("no push endpoint `{key}`"))
+        }
         Err(PingRefused::Unauthorized) => {
             error(StatusCode::UNAUTHORIZED, "unauthorized", "the token is not this endpoint's".into())
         }

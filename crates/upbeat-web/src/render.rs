@@ -542,6 +542,7 @@ mod tests {
             last_check: None,
             open_outage: None,
             ping_uuid: None,
+            last_value: None,
         };
         let html = page(&config, &[monitor], &[], &[], &[], Utc::now());
         assert!(html.contains("<h1>A &amp; &lt;B&gt;</h1>"), "{html}");

@@ -66,6 +66,7 @@ impl Application {
         store.sync_monitors(&records, clock.now()).await.context("cannot record the configured monitors")?;
         let mut stored = store.load_monitors().await.context("cannot load the monitors' state")?;
         give_heartbeats_uuids(&*store, &config, &mut stored).await?;
+        load_metric_windows(&*store, &config, &mut stored, clock.now()).await?;
 
         let telemetry = Arc::new(Telemetry::default());
         let (record_tx, record_rx) = mpsc::channel(writer::QUEUE_CAPACITY);
@@ -167,6 +168,22 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Gives every metric monitor the values still within its window, so a restart judges as before.
+async fn load_metric_windows(
+    store: &dyn upbeat_store::Store,
+    config: &Config,
+    stored: &mut [upbeat_store::StoredMonitor],
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    for m in &config.monitors {
+        let upbeat_core::MonitorKind::Metric(spec) = &m.kind else { continue };
+        let Some(entry) = stored.iter_mut().find(|s| s.id == m.id) else { continue };
+        let since = now - chrono::Duration::from_std(spec.window).unwrap_or(chrono::Duration::MAX);
+        entry.points = store.metric_points(&m.id, since).await.context("cannot load a metric's values")?;
+    }
+    Ok(())
 }
 
 /// Gives every heartbeat without a configured uuid one, generated once and kept in the store.

@@ -22,7 +22,7 @@ const HEARTBEAT: Duration = Duration::from_millis(250);
 /// Runs until `stop` turns true.
 pub async fn run(engine: Arc<Engine>, mut moved: mpsc::UnboundedReceiver<usize>, mut stop: watch::Receiver<bool>) {
     let mut heap: BinaryHeap<Reverse<(i64, usize)>> = BinaryHeap::new();
-    let passive: Vec<usize> = engine.passive().collect();
+    let passive: Vec<usize> = engine.timed().collect();
     if passive.is_empty() {
         return;
     }

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use upbeat_core::heartbeat::{Ping, PingKind};
+use upbeat_core::metric::{MetricSpec, MetricWatch};
 use upbeat_core::monitor::Monitor;
 use upbeat_core::sample::ProbeOutcome;
 use upbeat_core::{MonitorId, MonitorKind, MonitorState, Sample, Status, Transition};
@@ -30,6 +31,8 @@ pub struct Record {
     pub transition: Option<(MonitorId, Transition)>,
     /// A heartbeat ping or push, for the ping log.
     pub ping: Option<Ping>,
+    /// Values of a metric monitor.
+    pub points: Vec<(MonitorId, DateTime<Utc>, f64)>,
     /// Answered once the record is committed, for callers that acknowledge a write.
     pub committed: Option<oneshot::Sender<()>>,
 }
@@ -56,6 +59,9 @@ pub struct Slot {
 struct Live {
     state: MonitorState,
     last: Option<LastSample>,
+    /// A metric monitor's values within its window, oldest first.
+    points: Vec<(DateTime<Utc>, f64)>,
+    last_value: Option<f64>,
 }
 
 impl Slot {
@@ -128,13 +134,19 @@ impl Engine {
                         state: Some((m.id.clone(), state.clone())),
                         transition: None,
                         ping: None,
+                        points: Vec::new(),
                         committed: None,
                     });
                 }
                 Slot {
                     monitor: m.clone(),
                     ping_uuid: found.and_then(|s| s.ping_uuid.clone()),
-                    live: Mutex::new(Live { state, last: found.and_then(|s| s.last_sample.clone()) }),
+                    live: Mutex::new(Live {
+                        state,
+                        last: found.and_then(|s| s.last_sample.clone()),
+                        points: found.map(|s| s.points.clone()).unwrap_or_default(),
+                        last_value: found.and_then(|s| s.points.last().map(|(_, v)| *v)),
+                    }),
                     running: AtomicBool::new(false),
                     queued: AtomicI64::new(0),
                 }
@@ -231,6 +243,7 @@ impl Engine {
             state: state.map(|s| (monitor.id.clone(), s)),
             transition: transition.map(|t| (monitor.id.clone(), t)),
             ping: None,
+            points: Vec::new(),
             committed: None,
         }
     }
@@ -254,9 +267,44 @@ impl Engine {
         }
     }
 
-    /// Indices of the monitors nothing probes, for the deadline watcher.
-    pub fn passive(&self) -> impl Iterator<Item = usize> + '_ {
-        self.slots.iter().enumerate().filter(|(_, s)| s.monitor.kind.is_passive()).map(|(i, _)| i)
+    /// Indices of the monitors with deadlines of their own, for the deadline watcher.
+    pub fn timed(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots.iter().enumerate().filter(|(_, s)| s.monitor.kind.has_deadlines()).map(|(i, _)| i)
+    }
+
+    /// Takes values of a metric monitor (pushed, or pulled by the scheduler): keeps those within
+    /// the window, evaluates the condition, and answers once it is all committed.
+    pub async fn record_points(
+        &self,
+        index: usize,
+        mut points: Vec<(DateTime<Utc>, f64)>,
+    ) -> Result<MonitorView, PingRefused> {
+        let slot = self.slots.get(index).ok_or(PingRefused::NotFound)?;
+        let MonitorKind::Metric(spec) = &slot.monitor.kind else { return Err(PingRefused::WrongKind) };
+        let now = self.clock.now();
+        let next;
+        let record = {
+            let mut live = slot.live();
+            let before = live.state.clone();
+            points.sort_by_key(|(at, _)| *at);
+            let stored: Vec<(MonitorId, DateTime<Utc>, f64)> =
+                points.iter().map(|(at, v)| (slot.monitor.id.clone(), *at, *v)).collect();
+            live.points.extend(points);
+            live.points.sort_by_key(|(at, _)| *at);
+            prune(&mut live.points, spec.window, now);
+            live.last_value = live.points.last().map(|(_, v)| *v);
+            let points = std::mem::take(&mut live.points);
+            let watch = live.state.metric.get_or_insert_default();
+            let outcome = watch.evaluate(spec, &points, now);
+            next = metric_deadline(spec, watch, &points);
+            live.points = points;
+            let mut record = self.observe(slot, &mut live, before, now, outcome);
+            record.points = stored;
+            record
+        };
+        self.deadline_moved(index, next);
+        self.commit(record).await?;
+        Ok(self.view(slot))
     }
 
     /// Records a missed deadline of a heartbeat or push monitor, if one passed, and returns its
@@ -272,6 +320,7 @@ impl Engine {
         let (schedule, max_duration) = match &slot.monitor.kind {
             MonitorKind::Heartbeat(spec) => (&spec.schedule, spec.max_duration),
             MonitorKind::Push(spec) => (spec.heartbeat.as_ref()?, None),
+            MonitorKind::Metric(spec) => return self.tick_metric(slot, spec).await,
             _ => return None,
         };
         let now = self.clock.now();
@@ -295,6 +344,34 @@ impl Engine {
         next
     }
 
+    /// Re-evaluates a metric when a timer may have run out (`for`, `recover_for`) or a value
+    /// may have left the window.
+    async fn tick_metric(&self, slot: &Slot, spec: &MetricSpec) -> Option<DateTime<Utc>> {
+        let now = self.clock.now();
+        let (record, next) = {
+            let mut live = slot.live();
+            if live.state.paused {
+                return None;
+            }
+            let before = live.state.clone();
+            prune(&mut live.points, spec.window, now);
+            let points = std::mem::take(&mut live.points);
+            let watch = live.state.metric.get_or_insert_default();
+            let due = metric_deadline(spec, watch, &points).is_some_and(|due| due <= now);
+            let outcome = if due { watch.evaluate(spec, &points, now) } else { None };
+            let next = metric_deadline(spec, watch, &points);
+            live.points = points;
+            if outcome.is_none() && live.state == before {
+                return next;
+            }
+            (self.observe(slot, &mut live, before, now, outcome), next)
+        };
+        if self.writer.send(record).await.is_err() {
+            tracing::error!(monitor_id = %slot.monitor.id, "the writer has stopped; a metric verdict was not stored");
+        }
+        next
+    }
+
     fn view(&self, slot: &Slot) -> MonitorView {
         let m = &slot.monitor;
         let live = slot.live();
@@ -310,6 +387,7 @@ impl Engine {
             last_check: live.last.clone(),
             open_outage: live.state.outage.clone(),
             ping_uuid: slot.ping_uuid.clone(),
+            last_value: live.last_value,
         }
     }
 
@@ -349,6 +427,7 @@ impl Runtime for Engine {
             state: Some((slot.monitor.id.clone(), state)),
             transition: None,
             ping: None,
+            points: Vec::new(),
             committed: Some(done),
         };
         // Answer only once the change is durable.
@@ -400,6 +479,11 @@ impl Runtime for Engine {
         self.deadline_moved(index, next);
         self.commit(record).await?;
         Ok(slot.monitor.id.clone())
+    }
+
+    async fn metric(&self, id: &str, points: Vec<(DateTime<Utc>, f64)>) -> Result<MonitorView, PingRefused> {
+        let index = *self.index.get(id).ok_or(PingRefused::NotFound)?;
+        self.record_points(index, points).await
     }
 
     async fn push(&self, key: &str, token: &str, push: PushRequest) -> Result<(), PingRefused> {
@@ -469,6 +553,21 @@ impl Runtime for Engine {
     }
 }
 
+/// Drops the values that have left the window.
+fn prune(points: &mut Vec<(DateTime<Utc>, f64)>, window: std::time::Duration, now: DateTime<Utc>) {
+    let after = now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    let old = points.partition_point(|(at, _)| *at <= after);
+    points.drain(..old);
+}
+
+/// When a metric's verdict may next change without a new value: a timer running out, or the
+/// oldest value leaving the window.
+fn metric_deadline(spec: &MetricSpec, watch: &MetricWatch, points: &[(DateTime<Utc>, f64)]) -> Option<DateTime<Utc>> {
+    let leaves =
+        points.first().map(|(at, _)| *at + chrono::Duration::from_std(spec.window).unwrap_or(chrono::Duration::MAX));
+    [watch.deadline(spec), leaves].into_iter().flatten().min()
+}
+
 /// Compares secrets in time that does not depend on where they differ.
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
@@ -530,7 +629,8 @@ mod tests {
     fn unhealthy_when_the_write_queue_is_nearly_full() {
         let (engine, _rx, _) = engine(10);
         engine.telemetry.scheduler_turn(1_000_000, std::time::Duration::ZERO);
-        let record = || Record { sample: None, state: None, transition: None, ping: None, committed: None };
+        let record =
+            || Record { sample: None, state: None, transition: None, ping: None, points: Vec::new(), committed: None };
         for _ in 0..8 {
             engine.writer.try_send(record()).unwrap();
         }

@@ -77,6 +77,7 @@ pub async fn run(
             }
             batch.transitions.extend(record.transition);
             batch.pings.extend(record.ping);
+            batch.points.extend(record.points);
             acks.extend(record.committed);
         }
         commit(&*store, &telemetry, &batch).await;
@@ -144,9 +145,16 @@ mod tests {
                     error: None,
                 },
             };
-            tx.send(Record { sample: Some(sample), state: None, transition: None, ping: None, committed: None })
-                .await
-                .unwrap();
+            tx.send(Record {
+                sample: Some(sample),
+                state: None,
+                transition: None,
+                ping: None,
+                points: Vec::new(),
+                committed: None,
+            })
+            .await
+            .unwrap();
         }
         let (stop, stop_rx) = watch::channel(true);
         let (changes, _) = watch::channel(0);

@@ -13,8 +13,10 @@ use std::time::Duration;
 pub use decode::{ConfigError, ConfigErrors};
 use decode::{Fields, Report};
 
+use crate::condition::MetricCondition;
 use crate::cron::{CronExpr, Heartbeat, Schedule};
 use crate::heartbeat::{HeartbeatSpec, PushSpec, parse_uuid};
+use crate::metric::{MetricPull, MetricSpec};
 use crate::monitor::{
     DnsSpec, HttpSpec, IcmpSpec, Monitor, MonitorId, MonitorKind, Policy, Rcode, RecordType, StatusSet, TcpSpec,
     TlsSpec,
@@ -98,7 +100,10 @@ const TLS: &[&str] = &["host", "port", "server_name", "expires_within"];
 const ICMP: &[&str] = &["host", "count"];
 const HEARTBEAT: &[&str] = &["period", "cron", "time_zone", "grace", "uuid", "slug", "max_duration", "min_duration"];
 const PUSH: &[&str] = &["key", "token", "heartbeat"];
-const KINDS: &str = "\"http\", \"tcp\", \"dns\", \"tls\", \"icmp\", \"heartbeat\" or \"push\"";
+const METRIC: &[&str] = &["condition", "window", "for", "recover_for", "url", "json_path", "headers"];
+/// The points a metric's aggregation looks at unless it says otherwise.
+pub const DEFAULT_METRIC_WINDOW: Duration = Duration::from_secs(300);
+const KINDS: &str = "\"http\", \"tcp\", \"dns\", \"tls\", \"icmp\", \"heartbeat\", \"push\" or \"metric\"";
 /// A heartbeat's grace time unless it says otherwise: Healthchecks' default.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
 
@@ -262,7 +267,8 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet
     let timeout_span = t.key_span("timeout");
     let timeout = t.duration(r, "timeout", Duration::from_millis(10));
     // Nobody retries a heartbeat: a missed or failed one is the outage.
-    let passive = kind_name.as_ref().is_some_and(|k| k.value == "heartbeat" || k.value == "push");
+    // A metric's `for` and `recover_for` already debounce it.
+    let passive = kind_name.as_ref().is_some_and(|k| matches!(k.value.as_str(), "heartbeat" | "push" | "metric"));
     let confirm = t.integer(r, "confirm", 1..1001).map_or(if passive { 1 } else { 2 }, |n| n as u32);
     let recover = t.integer(r, "recover", 1..1001).map_or(1, |n| n as u32);
     let component = t.string_at(r, "component");
@@ -314,6 +320,11 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet
             t.finish(r, &[MONITOR_COMMON, HEARTBEAT].concat());
             kind
         }
+        Some("metric") => {
+            let kind = parse_metric(r, &mut t).map(MonitorKind::Metric);
+            t.finish(r, &[MONITOR_COMMON, METRIC].concat());
+            kind
+        }
         Some("push") => {
             let kind = id.as_ref().and_then(|id| parse_push(r, &mut t, id)).map(MonitorKind::Push);
             t.finish(r, &[MONITOR_COMMON, PUSH].concat());
@@ -350,13 +361,7 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet
 }
 
 fn parse_http(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<HttpSpec> {
-    let url = t.parsed(r, "url", |s| {
-        let uri: http::Uri = s.parse().map_err(|_| format!("`{s}` is not a URL"))?;
-        match uri.scheme_str() {
-            Some("http" | "https") if uri.host().is_some() => Ok(uri),
-            _ => Err(format!("`{s}` must be an absolute http:// or https:// URL")),
-        }
-    });
+    let url = t.parsed(r, "url", parse_http_url);
     if url.is_none() && t.key_span("url") == t.span() {
         r.error(t.span(), &t.path("url"), "is required for kind \"http\"");
     }
@@ -366,6 +371,24 @@ fn parse_http(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<HttpSpec> {
                 .map_err(|_| format!("`{s}` is not an HTTP method"))
         })
         .unwrap_or(http::Method::GET);
+    let headers = parse_headers(r, t);
+    let expected_status =
+        t.scalar_list(r, "expected_status", StatusSet::parse_item).map_or_else(StatusSet::default, StatusSet);
+    let body_contains = t.strings(r, "body_contains").unwrap_or_default();
+    let body_not_contains = t.strings(r, "body_not_contains").unwrap_or_default();
+    let follow_redirects = t.bool(r, "follow_redirects").unwrap_or(true);
+    Some(HttpSpec { url: url?, method, headers, expected_status, body_contains, body_not_contains, follow_redirects })
+}
+
+fn parse_http_url(s: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = s.parse().map_err(|_| format!("`{s}` is not a URL"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") if uri.host().is_some() => Ok(uri),
+        _ => Err(format!("`{s}` must be an absolute http:// or https:// URL")),
+    }
+}
+
+fn parse_headers(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Vec<(http::HeaderName, http::HeaderValue)> {
     let mut headers = Vec::new();
     for (name, value) in t.string_table(r, "headers").unwrap_or_default() {
         let n = http::HeaderName::from_bytes(name.value.as_bytes());
@@ -376,12 +399,7 @@ fn parse_http(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<HttpSpec> {
             (_, Err(_)) => r.error(value.span, &value.field, "is not a valid header value"),
         }
     }
-    let expected_status =
-        t.scalar_list(r, "expected_status", StatusSet::parse_item).map_or_else(StatusSet::default, StatusSet);
-    let body_contains = t.strings(r, "body_contains").unwrap_or_default();
-    let body_not_contains = t.strings(r, "body_not_contains").unwrap_or_default();
-    let follow_redirects = t.bool(r, "follow_redirects").unwrap_or(true);
-    Some(HttpSpec { url: url?, method, headers, expected_status, body_contains, body_not_contains, follow_redirects })
+    headers
 }
 
 fn parse_tcp(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<TcpSpec> {
@@ -464,7 +482,7 @@ fn parse_heartbeat(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: &MonitorId) -
             Err(e) => {
                 // Point at the column inside the string: one past the opening quote.
                 let at = cron_span.start + e.column;
-                r.error(at..at + 1, &cron.field, e.message);
+                r.error(at..at + 1, &cron.field, format!("{} (column {} of the expression)", e.message, e.column));
                 return None;
             }
         },
@@ -497,6 +515,61 @@ fn parse_heartbeat(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: &MonitorId) -
         max_duration,
         min_duration,
     })
+}
+
+fn parse_metric(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<MetricSpec> {
+    let condition_span = t.key_span("condition");
+    let condition = t.string_at(r, "condition");
+    let condition = match condition {
+        Some(c) => match MetricCondition::parse(&c.value) {
+            Ok(condition) => Some(condition),
+            Err(e) => {
+                let at = condition_span.start + e.column;
+                r.error(at..at + 1, &c.field, format!("{} (column {} of the condition)", e.message, e.column));
+                None
+            }
+        },
+        None => {
+            if condition_span == t.span() {
+                r.error(
+                    t.span(),
+                    &t.path("condition"),
+                    "is required for kind \"metric\": a condition like \"avg(value) > 1000\"",
+                );
+            }
+            None
+        }
+    };
+    let window = t.duration(r, "window", Duration::from_secs(1)).unwrap_or(DEFAULT_METRIC_WINDOW);
+    let hold_for = t.duration(r, "for", Duration::ZERO).unwrap_or(Duration::ZERO);
+    let recover_for = t.duration(r, "recover_for", Duration::ZERO).unwrap_or(Duration::ZERO);
+    let url_span = t.key_span("url");
+    let url = t.parsed(r, "url", parse_http_url);
+    let json_path = t.string_at(r, "json_path");
+    let headers = parse_headers(r, t);
+    let pull = match (url, json_path) {
+        (Some(url), Some(path)) => match crate::metric::parse_json_path(&path.value) {
+            Ok(()) => Some(MetricPull { url, headers, json_path: path.value }),
+            Err(e) => {
+                r.error(path.span, &path.field, e);
+                None
+            }
+        },
+        (Some(_), None) => {
+            r.error(
+                url_span,
+                &t.path("json_path"),
+                "is required with `url`: where the number is in the JSON, like \"queue.depth\"",
+            );
+            None
+        }
+        (None, Some(path)) => {
+            r.error(path.span, &path.field, "needs a `url` to fetch the JSON from");
+            None
+        }
+        (None, None) => None,
+    };
+    Some(MetricSpec { condition: condition?, window, hold_for, recover_for, pull })
 }
 
 fn parse_push(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: &MonitorId) -> Option<PushSpec> {

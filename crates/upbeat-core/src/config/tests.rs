@@ -129,3 +129,144 @@ fn a_missing_page_is_an_error() {
     let e = errors("[[component]]\nid = \"a\"\nname = \"A\"\n");
     assert!(e[0].contains("page: is required"), "{e:?}");
 }
+
+const TOLD: &str = r#"
+[page]
+title = "x"
+
+[pings]
+ping_key = "pk-0123456789abcdef"
+
+[[monitor]]
+id = "backup"
+name = "Backup"
+kind = "heartbeat"
+cron = "30 2 * * *"
+time_zone = "Europe/Berlin"
+grace = "15m"
+max_duration = "1h"
+
+[[monitor]]
+id = "reports"
+name = "Reports"
+kind = "heartbeat"
+period = "1d"
+uuid = "0D2A52A6-1F6C-4D6B-9C83-5F2B3A7D9E10"
+slug = "daily-reports"
+
+[[monitor]]
+id = "e2e"
+name = "E2E"
+kind = "push"
+token = "push-token-0123456789"
+heartbeat = "10m"
+
+[[monitor]]
+id = "backlog"
+name = "Backlog"
+kind = "metric"
+condition = "p95(value) >= 1000"
+for = "2m"
+
+[[monitor]]
+id = "queue"
+name = "Queue"
+kind = "metric"
+condition = "value > 10"
+url = "http://127.0.0.1:9000/stats"
+json_path = "queue.depth"
+interval = "30s"
+
+[[monitor]]
+id = "resolver"
+name = "Resolver"
+kind = "dns"
+query = "example.com."
+record_type = "mx"
+resolver = "127.0.0.1"
+expect_rcode = "nxdomain"
+
+[[monitor]]
+id = "cert"
+name = "Certificate"
+kind = "tls"
+host = "example.com"
+expires_within = "14d"
+
+[[monitor]]
+id = "gw"
+name = "Gateway"
+kind = "icmp"
+host = "127.0.0.1"
+count = 3
+"#;
+
+#[test]
+fn told_monitors_and_the_other_kinds_parse_with_their_defaults() {
+    use crate::monitor::{Rcode, RecordType};
+    let c = Config::parse("upbeat.toml", TOLD).unwrap();
+    assert_eq!(c.pings.ping_key.as_deref(), Some("pk-0123456789abcdef"));
+    let MonitorKind::Heartbeat(backup) = &c.monitors[0].kind else { panic!("heartbeat") };
+    assert_eq!(backup.slug, "backup", "the slug defaults to the id");
+    assert_eq!(backup.schedule_text, "30 2 * * * Europe/Berlin (grace 15m)");
+    assert_eq!(backup.max_duration, Some(Duration::from_secs(3600)));
+    assert_eq!(c.monitors[0].policy, Policy { confirm: 1, recover: 1 }, "a missed heartbeat is the outage");
+    // The longest time between runs is the 25-hour day when Berlin's clocks go back, plus grace.
+    assert_eq!(c.monitors[0].interval, Duration::from_secs(25 * 3600 + 900));
+    let MonitorKind::Heartbeat(reports) = &c.monitors[1].kind else { panic!("heartbeat") };
+    assert_eq!(reports.uuid.as_deref(), Some("0d2a52a6-1f6c-4d6b-9c83-5f2b3a7d9e10"), "uuids are kept lowercase");
+    assert_eq!((reports.slug.as_str(), reports.schedule.grace), ("daily-reports", Duration::from_secs(3600)));
+    let MonitorKind::Push(e2e) = &c.monitors[2].kind else { panic!("push") };
+    assert_eq!(e2e.key, "e2e");
+    assert_eq!(c.monitors[2].interval, Duration::from_secs(600));
+    let MonitorKind::Metric(backlog) = &c.monitors[3].kind else { panic!("metric") };
+    assert_eq!(backlog.condition.to_string(), "p95(value) >= 1000");
+    assert_eq!(
+        (backlog.window, backlog.hold_for, backlog.recover_for),
+        (Duration::from_secs(300), Duration::from_secs(120), Duration::ZERO)
+    );
+    assert!(backlog.pull.is_none() && c.monitors[3].kind.is_passive());
+    let MonitorKind::Metric(queue) = &c.monitors[4].kind else { panic!("metric") };
+    assert_eq!(queue.pull.as_ref().map(|p| p.json_path.as_str()), Some("queue.depth"));
+    assert!(!c.monitors[4].kind.is_passive() && c.monitors[4].kind.has_deadlines());
+    let MonitorKind::Dns(dns) = &c.monitors[5].kind else { panic!("dns") };
+    assert_eq!(
+        (dns.query.as_str(), dns.record_type, dns.expect_rcode),
+        ("example.com", RecordType::Mx, Some(Rcode::NxDomain))
+    );
+    assert_eq!(dns.resolver.map(|r| r.to_string()).as_deref(), Some("127.0.0.1:53"));
+    let MonitorKind::Tls(tls) = &c.monitors[6].kind else { panic!("tls") };
+    assert_eq!((tls.port, tls.expires_within), (443, Duration::from_secs(14 * 86_400)));
+    let MonitorKind::Icmp(icmp) = &c.monitors[7].kind else { panic!("icmp") };
+    assert_eq!(icmp.count, 3);
+}
+
+#[test]
+fn bad_schedules_conditions_and_tokens_name_the_line_and_column() {
+    let monitor = |body: &str| format!("[page]\ntitle = \"x\"\n[[monitor]]\nid = \"a\"\nname = \"A\"\n{body}");
+    let e = errors(&monitor("kind = \"heartbeat\"\ncron = \"0 25 * * *\"\n"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("upbeat.toml:7:11: monitor[0].cron: "), "the column of `25` in the file: {e:?}");
+    assert!(e[0].contains("out of range") && e[0].contains("(column 3 of the expression)"), "{e:?}");
+    let e = errors(&monitor("kind = \"metric\"\ncondition = \"avg(value) => 3\"\n"));
+    assert!(e[0].starts_with("upbeat.toml:7:25: monitor[0].condition: "), "{e:?}");
+    assert!(e[0].contains("(column 12 of the condition)"), "{e:?}");
+    let e = errors(&monitor("kind = \"heartbeat\"\nperiod = \"1h\"\ncron = \"* * * * *\"\n"));
+    assert!(e[0].contains("monitor[0].cron: set either `period` or `cron`, not both"), "{e:?}");
+    let e = errors(&monitor("kind = \"heartbeat\"\n"));
+    assert!(e[0].contains("monitor[0].period: is required for kind \"heartbeat\""), "{e:?}");
+    let e = errors(&monitor(
+        "kind = \"heartbeat\"\nperiod = \"1h\"\nuuid = \"nope\"\nmin_duration = \"2h\"\nmax_duration = \"1h\"\n",
+    ));
+    assert!(e.iter().any(|l| l.contains("monitor[0].uuid: `nope` is not a uuid")), "{e:?}");
+    assert!(e.iter().any(|l| l.contains("monitor[0].min_duration: must be shorter than `max_duration`")), "{e:?}");
+    let e = errors(&monitor("kind = \"push\"\ntoken = \"short\"\n"));
+    assert!(e[0].contains("monitor[0].token: must be at least 16 printable characters"), "{e:?}");
+    let e = errors(&monitor("kind = \"metric\"\ncondition = \"value > 1\"\nurl = \"http://h/\"\n"));
+    assert!(e[0].contains("monitor[0].json_path: is required with `url`"), "{e:?}");
+    let e = errors(&monitor("kind = \"dns\"\nquery = \"bad name!\"\nrecord_type = \"AXFR\"\n"));
+    assert!(e.iter().any(|l| l.contains("`bad name!` is not a domain name")), "{e:?}");
+    assert!(e.iter().any(|l| l.contains("`AXFR` is not a record type")), "{e:?}");
+    let e = errors("[page]\ntitle = \"x\"\n[pings]\nping_key = \"short\"\n");
+    assert!(e[0].contains("pings.ping_key: must be 16 to 64"), "{e:?}");
+}

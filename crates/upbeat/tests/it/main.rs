@@ -13,5 +13,6 @@ mod heartbeat;
 mod import;
 mod incidents;
 mod maintenance;
+mod metrics;
 mod monitoring;
 mod restart;
