@@ -10,6 +10,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Empty};
@@ -22,6 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
+use upbeat_core::condition::{Condition, Observed, evaluate_all};
 use upbeat_core::monitor::HttpSpec;
 use upbeat_core::sample::ProbeOutcome;
 use upbeat_core::{ErrorKind, Phases, ProbeError};
@@ -39,11 +41,22 @@ const USER_AGENT: &str = concat!("upbeat/", env!("CARGO_PKG_VERSION"));
 pub(crate) async fn probe(spec: &HttpSpec, tls: &Arc<ClientConfig>, timeout: Duration) -> ProbeOutcome {
     let deadline = Deadline::start(timeout);
     let mut phases = Phases::default();
-    let (http_status, error) = match check(spec, tls, &deadline, &mut phases).await {
-        Ok(status) => (Some(status), None),
+    let (http_status, error) = match check(spec, tls, &deadline, &mut phases, false).await {
+        Ok((status, _)) => (Some(status), None),
         Err(failure) => (failure.status, Some(failure.error)),
     };
     ProbeOutcome { latency: deadline.elapsed(), phases, http_status, error }
+}
+
+/// Fetches a URL the way a probe would (same deadline, redirects and errors) and returns the
+/// body, at most [`BODY_CAP`] bytes: what a pulled metric reads its value from.
+pub(crate) async fn fetch(spec: &HttpSpec, tls: &Arc<ClientConfig>, timeout: Duration) -> Result<Vec<u8>, ProbeError> {
+    let deadline = Deadline::start(timeout);
+    let mut phases = Phases::default();
+    match check(spec, tls, &deadline, &mut phases, true).await {
+        Ok((_, body)) => Ok(body.unwrap_or_default()),
+        Err(failure) => Err(failure.error),
+    }
 }
 
 /// A failed check, with the status of the final response when one arrived: "HTTP 500" and
@@ -63,12 +76,15 @@ fn failure(status: StatusCode, kind: ErrorKind, message: impl Into<String>) -> F
     Failure { status: Some(status.as_u16()), error: ProbeError::new(kind, message) }
 }
 
+/// One exchange with redirects followed, judged by the spec; the final status, and the body when
+/// `want_body` or a body check asked for it.
 async fn check(
     spec: &HttpSpec,
     tls: &Arc<ClientConfig>,
     deadline: &Deadline,
     phases: &mut Phases,
-) -> Result<u16, Failure> {
+    want_body: bool,
+) -> Result<(u16, Option<Vec<u8>>), Failure> {
     let origin = Target::parse(&spec.url)?;
     let mut target = origin.clone();
     let mut method = spec.method.clone();
@@ -77,7 +93,7 @@ async fn check(
         let request = build_request(&target, &method, spec, target.same_origin(&origin))?;
         // The connection task lives as long as `_connection`: through the body read, and no
         // longer, so an abandoned hop never leaves a socket behind.
-        let (response, _connection) = exchange(&target, request, tls, deadline, phases).await?;
+        let (response, _connection, not_after) = exchange(&target, request, tls, deadline, phases).await?;
         let status = response.status();
 
         // A 3xx without a Location is a final answer like any other status.
@@ -107,12 +123,28 @@ async fn check(
         if !spec.expected_status.contains(code) {
             return Err(failure(status, ErrorKind::Status, format!("HTTP {code}, expected {}", spec.expected_status)));
         }
-        if !spec.body_contains.is_empty() || !spec.body_not_contains.is_empty() {
+        let body_checks = !spec.body_contains.is_empty() || !spec.body_not_contains.is_empty();
+        let needs_body = want_body || body_checks || spec.conditions.iter().any(Condition::needs_body);
+        let body = if needs_body {
             let (body, truncated) =
                 read_body(response, deadline).await.map_err(|error| Failure { status: Some(code), error })?;
             check_body(spec, &body, truncated).map_err(|message| failure(status, ErrorKind::Body, message))?;
+            Some(body)
+        } else {
+            None
+        };
+        if !spec.conditions.is_empty() {
+            let observed = Observed {
+                status: Some(code),
+                response_time: deadline.elapsed(),
+                body: body.as_deref(),
+                certificate_expiration: not_after.map(|t| (t - Utc::now()).to_std().unwrap_or_default()),
+                connected: true,
+            };
+            evaluate_all(&spec.conditions, &observed)
+                .map_err(|message| failure(status, ErrorKind::Condition, one_line(&message)))?;
         }
-        return Ok(code);
+        return Ok((code, body));
     }
 }
 
@@ -226,14 +258,18 @@ async fn exchange(
     tls: &Arc<ClientConfig>,
     deadline: &Deadline,
     phases: &mut Phases,
-) -> Result<(Response<Incoming>, Connection), ProbeError> {
+) -> Result<(Response<Incoming>, Connection, Option<DateTime<Utc>>), ProbeError> {
     let addrs = net::resolve(&target.host, target.port, deadline, phases).await?;
     let tcp = net::connect(&addrs, deadline, phases).await?;
     if target.https {
         let tls_stream = tls_handshake(tcp, target, tls, deadline, phases).await?;
-        send(tls_stream, request, deadline, phases).await
+        // For `[CERTIFICATE_EXPIRATION]`: when the certificate this connection saw expires.
+        let not_after = crate::tls::peer_validity(tls_stream.get_ref().1).ok().map(|v| v.not_after);
+        let (response, connection) = send(tls_stream, request, deadline, phases).await?;
+        Ok((response, connection, not_after))
     } else {
-        send(tcp, request, deadline, phases).await
+        let (response, connection) = send(tcp, request, deadline, phases).await?;
+        Ok((response, connection, None))
     }
 }
 

@@ -99,6 +99,7 @@ fn spec(url: &str) -> HttpSpec {
         body_contains: Vec::new(),
         body_not_contains: Vec::new(),
         follow_redirects: true,
+        conditions: Vec::new(),
     }
 }
 
@@ -515,4 +516,86 @@ async fn a_certificate_for_another_name_is_a_tls_error() {
         .probe(&MonitorKind::Http(spec(&format!("https://127.0.0.1:{}/", addr.port()))), TIMEOUT)
         .await;
     assert_eq!(error_kind(&outcome), Some(ErrorKind::Tls), "{outcome:?}");
+}
+
+fn conditions(texts: &[&str]) -> Vec<upbeat_core::condition::Condition> {
+    texts.iter().map(|t| upbeat_core::condition::Condition::parse(t).expect("a valid condition")).collect()
+}
+
+#[tokio::test]
+async fn conditions_judge_status_time_and_the_json_body() {
+    let body = r#"{"status": "UP", "queue": {"depth": 1500}, "workers": [1, 2, 3]}"#;
+    let addr = http_server(move |_| response("503 Service Unavailable", &[], body)).await;
+    let url = format!("http://{addr}/health");
+
+    let mut healthy = spec(&url);
+    healthy.expected_status = StatusSet(vec![(100, 599)]);
+    healthy.conditions =
+        conditions(&["[STATUS] == 503", "[RESPONSE_TIME] < 5000", "[BODY].status == UP", "len([BODY].workers) == 3"]);
+    let outcome = probe_http(healthy, TIMEOUT).await;
+    assert!(outcome.is_up(), "{:?}", outcome.error);
+    assert_eq!(outcome.http_status, Some(503));
+
+    let mut backlog = spec(&url);
+    backlog.expected_status = StatusSet(vec![(100, 599)]);
+    backlog.conditions = conditions(&["[STATUS] == 503", "[BODY].queue.depth < 1000", "[BODY] == pat(*DOWN*)"]);
+    let outcome = probe_http(backlog, TIMEOUT).await;
+    assert_eq!(error_kind(&outcome), Some(ErrorKind::Condition));
+    let why = message(&outcome);
+    assert!(why.contains("[BODY].queue.depth is 1500, expected < 1000"), "{why}");
+    assert!(why.contains("pat(*DOWN*)"), "every failed condition is named: {why}");
+    assert_eq!(outcome.http_status, Some(503));
+
+    // The status list still applies first: a 503 outside it is a status error.
+    let mut strict = spec(&url);
+    strict.conditions = conditions(&["[BODY].status == UP"]);
+    assert_eq!(error_kind(&probe_http(strict, TIMEOUT).await), Some(ErrorKind::Status));
+}
+
+#[tokio::test]
+async fn a_pulled_metric_reads_the_number_at_its_path() {
+    use upbeat_core::metric::MetricPull;
+    let addr = http_server(|head| match path(head) {
+        "/stats" => response("200 OK", &[], r#"{"queue": {"depth": 42.5}, "name": "q"}"#),
+        "/text" => response("200 OK", &[], "not json"),
+        _ => response("500 Internal Server Error", &[], ""),
+    })
+    .await;
+    let pull = |path: &str, json_path: &str| MetricPull {
+        url: format!("http://{addr}{path}").parse().expect("url"),
+        headers: Vec::new(),
+        json_path: json_path.to_owned(),
+    };
+    let prober = Prober::new();
+    assert_eq!(prober.fetch_value(&pull("/stats", "queue.depth"), TIMEOUT).await, Ok(42.5));
+    let e = prober.fetch_value(&pull("/stats", "name"), TIMEOUT).await.unwrap_err();
+    assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Body, "name is \"q\", not a number"));
+    let e = prober.fetch_value(&pull("/text", "a"), TIMEOUT).await.unwrap_err();
+    assert!(e.message.starts_with("the response is not JSON"), "{e}");
+    let e = prober.fetch_value(&pull("/missing", "a"), TIMEOUT).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Status);
+}
+
+#[tokio::test]
+async fn certificate_expiration_is_a_condition_on_the_connection_the_probe_made() {
+    let (addr, cert) = https_server().await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).expect("root");
+    let prober = Prober::with_roots(roots);
+    let url = format!("https://localhost:{}/", addr.port());
+    // rcgen's certificates are valid for centuries.
+    let mut far = spec(&url);
+    far.conditions = conditions(&["[CERTIFICATE_EXPIRATION] > 30d"]);
+    let outcome = prober.probe(&MonitorKind::Http(far), TIMEOUT).await;
+    assert_eq!(outcome.error, None, "{outcome:?}");
+    let mut soon = spec(&url);
+    soon.conditions = conditions(&["[CERTIFICATE_EXPIRATION] < 30d"]);
+    let outcome = prober.probe(&MonitorKind::Http(soon), TIMEOUT).await;
+    assert_eq!(error_kind(&outcome), Some(ErrorKind::Condition));
+    assert!(message(&outcome).starts_with("[CERTIFICATE_EXPIRATION] is "), "{}", message(&outcome));
+    // Plain HTTP has no certificate: the condition says so rather than passing.
+    let plain = http_server(|_| response("200 OK", &[], "ok")).await;
+    let mut none = spec(&format!("http://{plain}/"));
+    none.conditions = conditions(&["[CERTIFICATE_EXPIRATION] > 30d"]);
+    assert_eq!(error_kind(&probe_http(none, TIMEOUT).await), Some(ErrorKind::Condition));
 }

@@ -195,6 +195,8 @@ pub struct HttpSpec {
     pub body_contains: Vec<String>,
     pub body_not_contains: Vec<String>,
     pub follow_redirects: bool,
+    /// Gatus-style conditions on the response; all must hold.
+    pub conditions: Vec<crate::condition::Condition>,
 }
 
 /// A TCP connect check.

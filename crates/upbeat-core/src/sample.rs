@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
-    /// The name did not resolve.
+    /// The name did not resolve, or a DNS check's answer was not the expected one.
     Dns,
     /// The target actively refused the connection.
     Refused,
@@ -35,10 +35,15 @@ pub enum ErrorKind {
     Duration,
     /// A condition on the response or on a metric did not hold.
     Condition,
+    /// The certificate is valid but expires within the monitor's threshold: renew it.
+    Certificate,
+    /// The probe itself was not allowed to run, e.g. to open ICMP sockets: the fix is on the
+    /// monitoring host, not the target.
+    Permission,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::Dns,
         ErrorKind::Refused,
         ErrorKind::Connect,
@@ -52,6 +57,8 @@ impl ErrorKind {
         ErrorKind::Failed,
         ErrorKind::Duration,
         ErrorKind::Condition,
+        ErrorKind::Certificate,
+        ErrorKind::Permission,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +76,8 @@ impl ErrorKind {
             ErrorKind::Failed => "failed",
             ErrorKind::Duration => "duration",
             ErrorKind::Condition => "condition",
+            ErrorKind::Certificate => "certificate",
+            ErrorKind::Permission => "permission",
         }
     }
 

@@ -44,6 +44,11 @@ impl Application {
         listen: SocketAddr,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        if config.monitors.iter().any(|m| m.kind.name() == "icmp")
+            && let Err(why) = upbeat_checks::icmp_permitted()
+        {
+            tracing::warn!("ICMP monitors will fail: {why}");
+        }
         let config = Arc::new(config);
         let store = upbeat_store::open(db_url).await.with_context(|| format!("cannot open the database {db_url}"))?;
         let records: Vec<MonitorRecord> = config

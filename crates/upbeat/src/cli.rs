@@ -323,6 +323,34 @@ pub fn load_config(path: &Path) -> Result<Config, Exit> {
     Config::parse(&path.display().to_string(), &source).map_err(Exit::InvalidConfig)
 }
 
+/// What a valid configuration asks of this machine that it cannot do, as configuration errors:
+/// ICMP monitors where this user may not open ICMP sockets. Said now rather than at 3 a.m.
+fn host_problems(path: &Path, config: &Config) -> ConfigErrors {
+    let icmp: Vec<usize> =
+        config.monitors.iter().enumerate().filter(|(_, m)| m.kind.name() == "icmp").map(|(i, _)| i).collect();
+    let Some(Err(why)) = (!icmp.is_empty()).then(upbeat_checks::icmp_permitted) else {
+        return ConfigErrors(Vec::new());
+    };
+    // The line of each `kind = "icmp"`, in order, for the error's position.
+    let source = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines = source
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.split('#').next().unwrap_or("").replace(' ', "") == "kind=\"icmp\"")
+        .map(|(n, _)| n + 1);
+    let errors = icmp
+        .into_iter()
+        .map(|i| upbeat_core::config::ConfigError {
+            file: path.display().to_string(),
+            line: lines.next().unwrap_or(1),
+            column: 1,
+            field: format!("monitor[{i}].kind"),
+            message: why.clone(),
+        })
+        .collect();
+    ConfigErrors(errors)
+}
+
 /// A new token: `upb_` and 256 random bits in hex.
 pub fn new_token() -> anyhow::Result<String> {
     let mut bytes = [0u8; 32];
@@ -333,6 +361,9 @@ pub fn new_token() -> anyhow::Result<String> {
 pub async fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Config { command: ConfigCommand::Check { config } } => match load_config(&config.config) {
+            Ok(c) if !host_problems(&config.config, &c).0.is_empty() => {
+                Exit::InvalidConfig(host_problems(&config.config, &c))
+            }
             Ok(c) => {
                 println!(
                     "{}: ok ({} components, {} monitors)",

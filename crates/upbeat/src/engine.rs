@@ -267,6 +267,21 @@ impl Engine {
         }
     }
 
+    /// A pulled metric's fetch failed: no value, so no verdict (no data is neither up nor down),
+    /// but the error is shown as the monitor's last check.
+    pub fn fetch_failed(&self, index: usize, at: DateTime<Utc>, error: upbeat_core::ProbeError) {
+        let Some(slot) = self.slots.get(index) else { return };
+        self.telemetry.check(Some(error.kind), std::time::Duration::ZERO);
+        tracing::warn!(monitor_id = %slot.monitor.id, %error, "could not fetch the metric");
+        slot.live().last = Some(LastSample {
+            at,
+            up: false,
+            latency: std::time::Duration::ZERO,
+            http_status: None,
+            error: Some(error.to_string()),
+        });
+    }
+
     /// Indices of the monitors with deadlines of their own, for the deadline watcher.
     pub fn timed(&self) -> impl Iterator<Item = usize> + '_ {
         self.slots.iter().enumerate().filter(|(_, s)| s.monitor.kind.has_deadlines()).map(|(i, _)| i)

@@ -15,6 +15,8 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use upbeat_checks::Prober;
+use upbeat_core::MonitorKind;
+use upbeat_core::metric::MetricSpec;
 
 use crate::engine::Engine;
 
@@ -107,8 +109,20 @@ impl Scheduler {
             let at = clock.now();
             tasks.spawn(async move {
                 let slot = &engine.slots()[index];
-                let outcome = prober.probe(&slot.monitor.kind, slot.monitor.timeout).await;
-                engine.record(index, at, outcome).await;
+                match &slot.monitor.kind {
+                    MonitorKind::Metric(MetricSpec { pull: Some(pull), .. }) => {
+                        match prober.fetch_value(pull, slot.monitor.timeout).await {
+                            Ok(value) => {
+                                let _ = engine.record_points(index, vec![(at, value)]).await;
+                            }
+                            Err(error) => engine.fetch_failed(index, at, error),
+                        }
+                    }
+                    kind => {
+                        let outcome = prober.probe(kind, slot.monitor.timeout).await;
+                        engine.record(index, at, outcome).await;
+                    }
+                }
                 slot.finish();
                 drop(permit);
             });

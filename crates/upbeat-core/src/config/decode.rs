@@ -245,6 +245,29 @@ impl<'d, 'i> Fields<'d, 'i> {
         })
     }
 
+    /// An array of strings, each with where it was written (`key[i]`), for errors inside them.
+    pub fn strings_at(&mut self, r: &mut Report<'_>, key: &str) -> Option<Vec<At<String>>> {
+        let value = self.raw(key)?;
+        let field = self.path(key);
+        let Some(items) = value.get_ref().as_array() else {
+            r.error(
+                value.span(),
+                &field,
+                format!("expected an array of strings, found {}", value.get_ref().type_str()),
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let name = format!("{field}[{i}]");
+            match item.get_ref().as_str() {
+                Some(s) => out.push(At { value: s.to_owned(), span: item.span(), field: name }),
+                None => r.error(item.span(), &name, format!("expected a string, found {}", item.get_ref().type_str())),
+            }
+        }
+        Some(out)
+    }
+
     /// A table of string values, in the order written.
     pub fn string_table(&mut self, r: &mut Report<'_>, key: &str) -> Option<Vec<(At<String>, At<String>)>> {
         let value = self.raw(key)?;

@@ -13,7 +13,7 @@ use std::time::Duration;
 pub use decode::{ConfigError, ConfigErrors};
 use decode::{Fields, Report};
 
-use crate::condition::MetricCondition;
+use crate::condition::{Condition, MetricCondition};
 use crate::cron::{CronExpr, Heartbeat, Schedule};
 use crate::heartbeat::{HeartbeatSpec, PushSpec, parse_uuid};
 use crate::metric::{MetricPull, MetricSpec};
@@ -92,8 +92,16 @@ const PAGE: &[&str] = &["title", "base_url", "language", "time_zone", "feed_item
 const COMPONENT: &[&str] = &["id", "name", "group", "description"];
 const MONITOR_COMMON: &[&str] =
     &["id", "name", "kind", "interval", "timeout", "confirm", "recover", "component", "public", "paused"];
-const HTTP: &[&str] =
-    &["url", "method", "headers", "expected_status", "body_contains", "body_not_contains", "follow_redirects"];
+const HTTP: &[&str] = &[
+    "url",
+    "method",
+    "headers",
+    "expected_status",
+    "body_contains",
+    "body_not_contains",
+    "follow_redirects",
+    "conditions",
+];
 const TCP: &[&str] = &["host", "port"];
 const DNS: &[&str] = &["query", "record_type", "resolver", "expect", "expect_rcode"];
 const TLS: &[&str] = &["host", "port", "server_name", "expires_within"];
@@ -372,12 +380,33 @@ fn parse_http(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<HttpSpec> {
         })
         .unwrap_or(http::Method::GET);
     let headers = parse_headers(r, t);
-    let expected_status =
-        t.scalar_list(r, "expected_status", StatusSet::parse_item).map_or_else(StatusSet::default, StatusSet);
+    let expected_status = t.scalar_list(r, "expected_status", StatusSet::parse_item).map(StatusSet);
     let body_contains = t.strings(r, "body_contains").unwrap_or_default();
     let body_not_contains = t.strings(r, "body_not_contains").unwrap_or_default();
     let follow_redirects = t.bool(r, "follow_redirects").unwrap_or(true);
-    Some(HttpSpec { url: url?, method, headers, expected_status, body_contains, body_not_contains, follow_redirects })
+    let mut conditions = Vec::new();
+    for text in t.strings_at(r, "conditions").unwrap_or_default() {
+        match Condition::parse(&text.value) {
+            Ok(condition) => conditions.push(condition),
+            Err(e) => {
+                let at = text.span.start + e.column;
+                r.error(at..at + 1, &text.field, format!("{} (column {} of the condition)", e.message, e.column));
+            }
+        }
+    }
+    // With conditions, `[STATUS]` says which statuses are fine; without, 2xx and 3xx are.
+    let expected_status = expected_status
+        .unwrap_or_else(|| if conditions.is_empty() { StatusSet::default() } else { StatusSet(vec![(100, 599)]) });
+    Some(HttpSpec {
+        url: url?,
+        method,
+        headers,
+        expected_status,
+        body_contains,
+        body_not_contains,
+        follow_redirects,
+        conditions,
+    })
 }
 
 fn parse_http_url(s: &str) -> Result<http::Uri, String> {

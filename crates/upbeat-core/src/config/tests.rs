@@ -80,7 +80,7 @@ fn every_error_is_reported_with_line_and_field() {
             "upbeat.toml:9:7: monitor[0].url: `ftp://x` must be an absolute http:// or https:// URL",
             "upbeat.toml:10:12: monitor[0].interval: `parsecs` is not a duration unit; use ms, s, m, h or d",
             "upbeat.toml:11:11: monitor[0].confirm: expected an integer, found string",
-            "upbeat.toml:12:1: monitor[0].host: unknown field; expected one of: id, name, kind, interval, timeout, confirm, recover, component, public, paused, url, method, headers, expected_status, body_contains, body_not_contains, follow_redirects",
+            "upbeat.toml:12:1: monitor[0].host: unknown field; expected one of: id, name, kind, interval, timeout, confirm, recover, component, public, paused, url, method, headers, expected_status, body_contains, body_not_contains, follow_redirects, conditions",
         ]
     );
 }
@@ -269,4 +269,17 @@ fn bad_schedules_conditions_and_tokens_name_the_line_and_column() {
     assert!(e.iter().any(|l| l.contains("`AXFR` is not a record type")), "{e:?}");
     let e = errors("[page]\ntitle = \"x\"\n[pings]\nping_key = \"short\"\n");
     assert!(e[0].contains("pings.ping_key: must be 16 to 64"), "{e:?}");
+}
+
+#[test]
+fn http_conditions_parse_and_widen_the_accepted_statuses() {
+    let src = "[page]\ntitle = \"x\"\n[[monitor]]\nid = \"a\"\nname = \"A\"\nkind = \"http\"\nurl = \"http://h/\"\nconditions = [\"[STATUS] == 503\", \"[BODY].queue.depth < 1000\"]\n";
+    let c = Config::parse("upbeat.toml", src).unwrap();
+    let MonitorKind::Http(http) = &c.monitors[0].kind else { panic!("http") };
+    assert_eq!(http.conditions.len(), 2);
+    assert!(http.expected_status.contains(503), "with conditions, [STATUS] decides");
+    let e = errors(&src.replace("[STATUS] == 503", "[STATU] == 503"));
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("upbeat.toml:8:16: monitor[0].conditions[0]: unknown placeholder `[STATU]`"), "{e:?}");
+    assert!(e[0].ends_with("(column 1 of the condition)"), "{e:?}");
 }

@@ -19,10 +19,12 @@ fn example() -> PathBuf {
 fn the_example_config_is_valid_and_shows_every_kind_and_table() {
     let source = std::fs::read_to_string(example()).unwrap();
     let config = Config::parse("examples/upbeat.toml", &source).unwrap_or_else(|e| panic!("{e}"));
-    assert!(config.monitors.iter().any(|m| matches!(m.kind, MonitorKind::Http(_))));
-    assert!(config.monitors.iter().any(|m| matches!(m.kind, MonitorKind::Tcp(_))));
+    for kind in ["http", "tcp", "dns", "tls", "icmp", "heartbeat", "push", "metric"] {
+        assert!(config.monitors.iter().any(|m| m.kind.name() == kind), "the example shows a {kind} monitor");
+    }
+    assert!(config.monitors.iter().any(|m| matches!(&m.kind, MonitorKind::Http(h) if !h.conditions.is_empty())));
     assert!(config.monitors.iter().any(|m| m.paused) && config.monitors.iter().any(|m| !m.public));
-    for table in ["[page]", "[server]", "[scheduler]", "[storage]", "[[component]]", "[[monitor]]"] {
+    for table in ["[page]", "[server]", "[scheduler]", "[storage]", "[pings]", "[[component]]", "[[monitor]]"] {
         assert!(source.contains(table), "the example shows {table}");
     }
     for field in [
@@ -50,6 +52,29 @@ fn the_example_config_is_valid_and_shows_every_kind_and_table() {
         "paused",
         "host",
         "port",
+        "conditions",
+        "query",
+        "record_type",
+        "resolver",
+        "expect",
+        "server_name",
+        "expires_within",
+        "count",
+        "ping_key",
+        "cron",
+        "grace",
+        "uuid",
+        "slug",
+        "max_duration",
+        "min_duration",
+        "period",
+        "key",
+        "token",
+        "heartbeat",
+        "condition",
+        "window",
+        "for",
+        "recover_for",
     ] {
         assert!(source.contains(&format!("\n{field} = ")), "the example shows `{field}`");
     }
@@ -145,4 +170,42 @@ async fn serve_stops_on_sigterm_with_exit_0_and_keeps_its_samples() {
     let store = upbeat_store::open(&db).await.unwrap();
     let id = upbeat_core::MonitorId::parse("web").unwrap();
     assert!(store.recent_samples(&id, 10).await.unwrap().len() >= 2, "the samples were written before exit");
+}
+
+/// `config check` run as `nobody` (via util-linux's `setpriv`; CI runs as root) says whether ICMP
+/// monitors can work for that user, with what to do about it, instead of failing at 3 a.m.
+#[test]
+fn config_check_says_when_icmp_is_not_permitted() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("upbeat");
+    std::fs::copy(BIN, &bin).unwrap();
+    let config = dir.path().join("upbeat.toml");
+    std::fs::write(
+        &config,
+        "[page]\ntitle = \"t\"\n\n[[monitor]]\nid = \"gw\"\nname = \"gw\"\nkind = \"icmp\"\nhost = \"127.0.0.1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .output()
+        .expect("setpriv (util-linux) runs the check as nobody");
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap();
+    let bounds: Vec<u64> = range.split_whitespace().map(|n| n.parse().unwrap()).collect();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if (bounds[0]..=bounds[1]).contains(&65534) {
+        assert!(out.status.success(), "nobody may ping here: {stderr}");
+    } else {
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("upbeat.toml:7:1: monitor[0].kind: ICMP sockets are not permitted for this user"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("ping_group_range") && stderr.contains("CAP_NET_RAW"), "{stderr}");
+    }
 }

@@ -128,3 +128,65 @@ async fn bad_values_are_refused_and_nothing_is_stored() {
     assert!(backlog["last_value"].is_null() && backlog["state"] == "unknown", "nothing was taken: {backlog}");
     app.stop().await;
 }
+
+/// A stats endpoint on loopback answering `{"queue": {"depth": N}}`, or a 500 when N is negative.
+async fn stats_server(depth: std::sync::Arc<std::sync::atomic::AtomicI64>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let depth = depth.load(std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let (status, body) = if depth < 0 {
+                    ("500 Internal Server Error", String::new())
+                } else {
+                    ("200 OK", format!("{{\"queue\": {{\"depth\": {depth}}}}}"))
+                };
+                let answer =
+                    format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_pulled_metric_is_fetched_on_its_interval() {
+    use std::sync::atomic::Ordering;
+    let depth = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(500));
+    let port = stats_server(depth.clone()).await;
+    let config = format!(
+        "[page]\ntitle = \"m\"\n\n[[monitor]]\nid = \"queue\"\nname = \"Queue\"\nkind = \"metric\"\ncondition = \"value > 100\"\nurl = \"http://127.0.0.1:{port}/stats\"\njson_path = \"queue.depth\"\ninterval = \"1s\"\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(&config, &dir).await;
+    let down = app.wait_for_state("queue", "down").await;
+    assert_eq!(down["last_value"], 500.0);
+    assert!(
+        down["open_outage"]["cause"].as_str().unwrap().starts_with("condition: value is 500: `value > 100`"),
+        "{down}"
+    );
+    depth.store(5, Ordering::SeqCst);
+    app.wait_for_state("queue", "up").await;
+
+    // A broken stats endpoint is no data: the verdict stays, the error shows.
+    depth.store(-1, Ordering::SeqCst);
+    let broken = crate::helpers::eventually("the fetch error to show", std::time::Duration::from_secs(10), || async {
+        let m = app.monitor("queue").await;
+        m["last_error"].as_str().is_some_and(|e| e.contains("HTTP 500")).then_some(m)
+    })
+    .await;
+    assert_eq!(broken["state"], "up", "{broken}");
+    app.stop().await;
+}
