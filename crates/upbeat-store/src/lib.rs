@@ -135,7 +135,12 @@ pub struct TokenRecord {
 pub struct RollUp {
     pub hours: u64,
     pub samples_deleted: u64,
+    /// Pings older than the retention, or beyond the newest [`PINGS_KEPT`] of their monitor.
+    pub pings_deleted: u64,
 }
+
+/// The ping log keeps at most this many pings per monitor (the count of all pings is kept apart).
+pub const PINGS_KEPT: u64 = 10_000;
 
 /// An hourly aggregate of samples that were rolled up.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -266,7 +271,8 @@ pub trait Store: Send + Sync + 'static {
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
 
     /// Rolls samples taken before `before` into hourly aggregates and deletes them, with the
-    /// metric points of the same hours.
+    /// metric points of the same hours; trims the ping log to `before` and to [`PINGS_KEPT`] per
+    /// monitor.
     async fn roll_up(&self, before: DateTime<Utc>) -> Result<RollUp>;
 
     async fn hour_aggregates(&self, monitor: &MonitorId) -> Result<Vec<HourAggregate>>;

@@ -26,7 +26,7 @@ mod import;
 
 use crate::{
     Batch, Created, HourAggregate, IdempotencyKey, LastSample, MonitorRecord, NewIncident, NewMaintenance, NewUpdate,
-    OutageQuery, Result, RollUp, Store, StoreError, StoredMonitor, StoredPing, TokenRecord, UpdateEdit,
+    OutageQuery, PINGS_KEPT, Result, RollUp, Store, StoreError, StoredMonitor, StoredPing, TokenRecord, UpdateEdit,
 };
 
 /// Append-only: a new schema change is a new file and a new line here.
@@ -107,6 +107,29 @@ impl SqliteStore {
             tracing::info!(version, name, "applied migration");
         }
         Ok(())
+    }
+
+    /// Deletes pings older than `before`, then all but the newest [`PINGS_KEPT`] of each monitor.
+    async fn trim_pings(&self, before: DateTime<Utc>) -> Result<u64> {
+        let mut deleted =
+            sqlx::query("DELETE FROM pings WHERE at < ?").bind(ms(before)).execute(&self.pool).await?.rows_affected();
+        let crowded: Vec<String> =
+            sqlx::query_scalar("SELECT monitor_id FROM pings GROUP BY monitor_id HAVING count(*) > ?")
+                .bind(PINGS_KEPT as i64)
+                .fetch_all(&self.pool)
+                .await?;
+        for monitor in crowded {
+            deleted += sqlx::query(
+                "DELETE FROM pings WHERE monitor_id = ?1 AND id <= (
+                   SELECT id FROM pings WHERE monitor_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+            )
+            .bind(&monitor)
+            .bind(PINGS_KEPT as i64)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(deleted)
     }
 }
 
@@ -538,6 +561,7 @@ impl Store for SqliteStore {
             done.hours += 1;
             done.samples_deleted += deleted;
         }
+        done.pings_deleted = self.trim_pings(before).await?;
         Ok(done)
     }
 

@@ -143,6 +143,43 @@ async fn roll_up(store: Arc<dyn Store>) {
     assert_eq!(store.roll_up(t(120 * 60)).await.unwrap(), Default::default(), "nothing left to roll up");
 }
 
+/// The ping log is trimmed to the retention and to the newest `PINGS_KEPT` per monitor; the count
+/// of every ping ever received stays.
+async fn ping_log(store: Arc<dyn Store>) {
+    use upbeat_core::heartbeat::{Ping, PingKind};
+    store.sync_monitors(&[record("job", true), record("quiet", true)], t(0)).await.unwrap();
+    let ping = |monitor: &str, at: i64| Ping {
+        monitor: id(monitor),
+        at: t(at),
+        kind: PingKind::Success,
+        exit_status: None,
+        rid: None,
+        method: "GET".into(),
+        remote: None,
+        user_agent: None,
+        body: format!("run {at}").into_bytes(),
+        truncated: false,
+        duration: None,
+    };
+    let n = upbeat_store::PINGS_KEPT as i64 + 5;
+    let batch =
+        Batch { pings: (0..n).map(|i| ping("job", 3600 + i)).chain([ping("quiet", 10)]).collect(), ..Batch::default() };
+    store.write_batch(&batch).await.unwrap();
+    let done = store.roll_up(t(60)).await.unwrap();
+    assert_eq!(done.pings_deleted, 6, "the quiet monitor's old ping, and the job's five oldest");
+    let (total, kept) = store.pings(&id("job"), usize::MAX >> 1).await.unwrap();
+    assert_eq!((total, kept.len() as u64), (n as u64, upbeat_store::PINGS_KEPT));
+    assert_eq!(kept.last().unwrap().ping.body, format!("run {}", 3600 + 5).into_bytes(), "the oldest kept");
+    assert_eq!(store.pings(&id("quiet"), 10).await.unwrap(), (1, Vec::new()));
+}
+
+#[tokio::test]
+async fn sqlite_ping_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
+    ping_log(upbeat_store::open(&url).await.unwrap()).await;
+}
+
 #[tokio::test]
 async fn sqlite_story() {
     let dir = tempfile::tempdir().unwrap();

@@ -65,6 +65,9 @@ struct MonitorJson {
     /// Metric monitors only: the newest value.
     #[serde(skip_serializing_if = "Option::is_none")]
     last_value: Option<f64>,
+    /// Heartbeats, pushes and metrics: when the verdict changes unless something arrives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_deadline_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -110,6 +113,7 @@ impl MonitorJson {
             open_outage,
             ping_url: m.ping_uuid.map(|uuid| format!("{base_url}ping/{uuid}")),
             last_value: m.last_value,
+            next_deadline_at: m.next_deadline.map(rfc3339),
         }
     }
 }

@@ -71,6 +71,8 @@ pub struct MonitorView {
     pub ping_uuid: Option<String>,
     /// A metric monitor's newest value.
     pub last_value: Option<f64>,
+    /// Heartbeats, pushes and metrics: when silence or a running timer next changes the verdict.
+    pub next_deadline: Option<DateTime<Utc>>,
 }
 
 /// Which heartbeat a ping URL names.

@@ -543,6 +543,7 @@ mod tests {
             open_outage: None,
             ping_uuid: None,
             last_value: None,
+            next_deadline: None,
         };
         let html = page(&config, &[monitor], &[], &[], &[], Utc::now());
         assert!(html.contains("<h1>A &amp; &lt;B&gt;</h1>"), "{html}");

@@ -218,9 +218,12 @@ async fn roll_up(store: Arc<dyn Store>, retention: Duration, clock: Arc<dyn Cloc
     loop {
         let before = clock.now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(30));
         match store.roll_up(before).await {
-            Ok(done) if done.hours > 0 => {
-                tracing::info!(hours = done.hours, samples = done.samples_deleted, "rolled up old samples")
-            }
+            Ok(done) if done.hours > 0 || done.pings_deleted > 0 => tracing::info!(
+                hours = done.hours,
+                samples = done.samples_deleted,
+                pings = done.pings_deleted,
+                "rolled up old samples and trimmed the ping log"
+            ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not roll up old samples"),
         }

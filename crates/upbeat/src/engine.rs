@@ -332,12 +332,48 @@ impl Engine {
     }
 
     async fn tick_slot(&self, slot: &Slot) -> Option<DateTime<Utc>> {
-        let (schedule, max_duration) = match &slot.monitor.kind {
-            MonitorKind::Heartbeat(spec) => (&spec.schedule, spec.max_duration),
-            MonitorKind::Push(spec) => (spec.heartbeat.as_ref()?, None),
-            MonitorKind::Metric(spec) => return self.tick_metric(slot, spec).await,
-            _ => return None,
-        };
+        match &slot.monitor.kind {
+            MonitorKind::Heartbeat(spec) => {
+                self.tick_with(slot, |live, now| {
+                    let watch = live.state.watch.get_or_insert_default();
+                    (
+                        watch.tick(&spec.schedule, spec.max_duration, now),
+                        watch.deadline(&spec.schedule, spec.max_duration, now),
+                    )
+                })
+                .await
+            }
+            MonitorKind::Push(spec) => {
+                let heartbeat = spec.heartbeat.as_ref()?;
+                self.tick_with(slot, |live, now| {
+                    let watch = live.state.watch.get_or_insert_default();
+                    (watch.tick(heartbeat, None, now), watch.deadline(heartbeat, None, now))
+                })
+                .await
+            }
+            // Re-evaluated when a timer may have run out (`for`, `recover_for`) or a value may
+            // have left the window.
+            MonitorKind::Metric(spec) => {
+                self.tick_with(slot, |live, now| {
+                    prune(&mut live.points, spec.window, now);
+                    let watch = live.state.metric.get_or_insert_default();
+                    let due = metric_deadline(spec, watch, &live.points).is_some_and(|due| due <= now);
+                    let outcome = if due { watch.evaluate(spec, &live.points, now) } else { None };
+                    (outcome, metric_deadline(spec, watch, &live.points))
+                })
+                .await
+            }
+            _ => None,
+        }
+    }
+
+    /// Runs `judge` on an unpaused slot at the current time and records what it found, if
+    /// anything; returns the next deadline it gave.
+    async fn tick_with(
+        &self,
+        slot: &Slot,
+        judge: impl FnOnce(&mut Live, DateTime<Utc>) -> (Option<ProbeOutcome>, Option<DateTime<Utc>>),
+    ) -> Option<DateTime<Utc>> {
         let now = self.clock.now();
         let (record, next) = {
             let mut live = slot.live();
@@ -345,13 +381,11 @@ impl Engine {
                 return None;
             }
             let before = live.state.clone();
-            let watch = live.state.watch.get_or_insert_default();
-            let late = watch.tick(schedule, max_duration, now);
-            let next = watch.deadline(schedule, max_duration, now);
-            if late.is_none() && live.state == before {
+            let (outcome, next) = judge(&mut live, now);
+            if outcome.is_none() && live.state == before {
                 return next;
             }
-            (self.observe(slot, &mut live, before, now, late), next)
+            (self.observe(slot, &mut live, before, now, outcome), next)
         };
         if self.writer.send(record).await.is_err() {
             tracing::error!(monitor_id = %slot.monitor.id, "the writer has stopped; a missed deadline was not stored");
@@ -359,37 +393,23 @@ impl Engine {
         next
     }
 
-    /// Re-evaluates a metric when a timer may have run out (`for`, `recover_for`) or a value
-    /// may have left the window.
-    async fn tick_metric(&self, slot: &Slot, spec: &MetricSpec) -> Option<DateTime<Utc>> {
-        let now = self.clock.now();
-        let (record, next) = {
-            let mut live = slot.live();
-            if live.state.paused {
-                return None;
-            }
-            let before = live.state.clone();
-            prune(&mut live.points, spec.window, now);
-            let points = std::mem::take(&mut live.points);
-            let watch = live.state.metric.get_or_insert_default();
-            let due = metric_deadline(spec, watch, &points).is_some_and(|due| due <= now);
-            let outcome = if due { watch.evaluate(spec, &points, now) } else { None };
-            let next = metric_deadline(spec, watch, &points);
-            live.points = points;
-            if outcome.is_none() && live.state == before {
-                return next;
-            }
-            (self.observe(slot, &mut live, before, now, outcome), next)
-        };
-        if self.writer.send(record).await.is_err() {
-            tracing::error!(monitor_id = %slot.monitor.id, "the writer has stopped; a metric verdict was not stored");
-        }
-        next
-    }
-
     fn view(&self, slot: &Slot) -> MonitorView {
         let m = &slot.monitor;
         let live = slot.live();
+        let now = self.clock.now();
+        let next_deadline = match (&m.kind, live.state.paused) {
+            (_, true) => None,
+            (MonitorKind::Heartbeat(spec), _) => {
+                live.state.watch.as_ref().and_then(|w| w.deadline(&spec.schedule, spec.max_duration, now))
+            }
+            (MonitorKind::Push(spec), _) => {
+                spec.heartbeat.as_ref().and_then(|h| live.state.watch.as_ref()?.deadline(h, None, now))
+            }
+            (MonitorKind::Metric(spec), _) => {
+                live.state.metric.as_ref().and_then(|w| metric_deadline(spec, w, &live.points))
+            }
+            _ => None,
+        };
         MonitorView {
             id: m.id.clone(),
             name: m.name.clone(),
@@ -403,6 +423,7 @@ impl Engine {
             open_outage: live.state.outage.clone(),
             ping_uuid: slot.ping_uuid.clone(),
             last_value: live.last_value,
+            next_deadline,
         }
     }
 

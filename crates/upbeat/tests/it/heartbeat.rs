@@ -168,7 +168,8 @@ async fn silence_past_the_deadline_is_an_outage_and_the_next_ping_ends_it() {
     let app = TestApp::spawn_with_clock(CONFIG, &dir, clock.clone()).await;
     let path = format!("/ping/{PING_KEY}/daily-reports");
     assert_eq!(ping(&app, "GET", &path, b"").await.0, 200);
-    app.wait_for_state("reports", "up").await;
+    let up = app.wait_for_state("reports", "up").await;
+    assert_eq!(up["next_deadline_at"], "2026-03-01T12:00:15.000Z", "{up}");
 
     // Period 10 s, grace 5 s: due at 12:00:15.
     clock.set(t("2026-03-01T12:00:15Z"));
