@@ -247,6 +247,34 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
+/// A heartbeat created by its first ping (`/ping/<ping_key>/<slug>?create=1`), with Healthchecks'
+/// defaults: a ping a day, an hour of grace. It is private until the configuration declares it.
+pub fn pinged(id: crate::MonitorId, uuid: String) -> crate::monitor::Monitor {
+    let schedule = Heartbeat {
+        schedule: crate::cron::Schedule::Period(Duration::from_secs(86_400)),
+        grace: Duration::from_secs(3600),
+    };
+    let interval = longest_gap(&schedule);
+    crate::monitor::Monitor {
+        name: id.as_str().to_owned(),
+        kind: crate::MonitorKind::Heartbeat(HeartbeatSpec {
+            uuid: Some(uuid),
+            slug: id.as_str().to_owned(),
+            schedule,
+            schedule_text: "every 1d (grace 1h)".to_owned(),
+            max_duration: None,
+            min_duration: None,
+        }),
+        id,
+        interval,
+        timeout: Duration::from_secs(10),
+        policy: crate::Policy { confirm: 1, recover: 1 },
+        component: None,
+        public: false,
+        paused: false,
+    }
+}
+
 /// The longest time between two expected pings, grace included: a sample of a heartbeat speaks
 /// for that long when uptime tells data from no data.
 pub fn longest_gap(heartbeat: &Heartbeat) -> Duration {

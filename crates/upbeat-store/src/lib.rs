@@ -55,6 +55,22 @@ pub struct MonitorRecord {
     pub ping_uuid: Option<String>,
 }
 
+impl MonitorRecord {
+    /// What the store keeps of a monitor the configuration (or a ping) declares.
+    pub fn of(m: &upbeat_core::monitor::Monitor, ping_uuid: Option<String>) -> MonitorRecord {
+        MonitorRecord {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            kind: m.kind.name().to_owned(),
+            target: m.kind.target(),
+            component: m.component.clone(),
+            public: m.public,
+            interval: m.interval,
+            ping_uuid,
+        }
+    }
+}
+
 /// A monitor's persisted state and its latest sample, as loaded at start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredMonitor {
@@ -95,6 +111,8 @@ pub struct Batch {
     pub pings: Vec<Ping>,
     /// Values of metric monitors.
     pub points: Vec<(MonitorId, DateTime<Utc>, f64)>,
+    /// Heartbeats created by a ping (`?create=1`), written before anything that refers to them.
+    pub created: Vec<MonitorRecord>,
 }
 
 impl Batch {
@@ -104,10 +122,16 @@ impl Batch {
             && self.transitions.is_empty()
             && self.pings.is_empty()
             && self.points.is_empty()
+            && self.created.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.samples.len() + self.states.len() + self.transitions.len() + self.pings.len() + self.points.len()
+        self.samples.len()
+            + self.states.len()
+            + self.transitions.len()
+            + self.pings.len()
+            + self.points.len()
+            + self.created.len()
     }
 }
 
@@ -222,8 +246,12 @@ pub trait Store: Send + Sync + 'static {
     /// Makes the database hold exactly the configured monitors as active, keeping history.
     async fn sync_monitors(&self, monitors: &[MonitorRecord], now: DateTime<Utc>) -> Result<()>;
 
-    /// Every configured monitor's persisted state (default when never written) and latest sample.
+    /// Every configured or ping-created monitor's persisted state (default when never written) and
+    /// latest sample.
     async fn load_monitors(&self) -> Result<Vec<StoredMonitor>>;
+
+    /// The heartbeats that pings created (`origin = 'ping'`) and the configuration does not declare.
+    async fn pinged_monitors(&self) -> Result<Vec<MonitorRecord>>;
 
     /// Every monitor with a history to report on: the configured ones and the imported ones.
     async fn monitor_records(&self) -> Result<Vec<MonitorRecord>>;

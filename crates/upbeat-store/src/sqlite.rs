@@ -225,10 +225,11 @@ impl Store for SqliteStore {
     }
 
     async fn load_monitors(&self) -> Result<Vec<StoredMonitor>> {
-        let rows =
-            sqlx::query("SELECT id, state, ping_uuid FROM monitors WHERE active = 1 AND origin = 'config' ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT id, state, ping_uuid FROM monitors WHERE active = 1 AND origin IN ('config', 'ping') ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let id = monitor_id(row.try_get("id")?)?;
@@ -240,6 +241,18 @@ impl Store for SqliteStore {
             let last_sample = self.recent_samples(&id, 1).await?.into_iter().next();
             let ping_uuid = row.try_get("ping_uuid")?;
             out.push(StoredMonitor { id, state, last_sample, ping_uuid, points: Vec::new() });
+        }
+        Ok(out)
+    }
+
+    async fn pinged_monitors(&self) -> Result<Vec<MonitorRecord>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM monitors WHERE active = 1 AND origin = 'ping' ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(import::monitor_records(&self.pool, Some(&monitor_id(id)?)).await?);
         }
         Ok(out)
     }
@@ -287,6 +300,23 @@ impl Store for SqliteStore {
                     .push_bind(o.error.as_ref().map(|e| e.message.clone()));
             });
             insert.build().execute(&mut *tx).await?;
+        }
+        for m in &batch.created {
+            sqlx::query(
+                "INSERT INTO monitors (id, name, kind, target, component, public, interval_ms, ping_uuid, origin, active, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 'ping', 1, ?, ?) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(m.id.as_str())
+            .bind(&m.name)
+            .bind(&m.kind)
+            .bind(&m.target)
+            .bind(m.public)
+            .bind(m.interval.as_millis() as i64)
+            .bind(m.ping_uuid.as_deref())
+            .bind(batch_now(batch))
+            .bind(batch_now(batch))
+            .execute(&mut *tx)
+            .await?;
         }
         if !batch.pings.is_empty() {
             write_pings(&mut tx, &batch.pings).await?;
@@ -1106,6 +1136,11 @@ async fn audit(
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// When a batch happened, for rows that want a creation time: its first ping's.
+fn batch_now(batch: &Batch) -> i64 {
+    batch.pings.first().map_or(0, |p| ms(p.at))
 }
 
 /// Appends pings to the log (many rows per statement) and counts them on their monitors.

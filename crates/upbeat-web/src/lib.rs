@@ -42,8 +42,9 @@ pub trait Runtime: Send + Sync + 'static {
     fn monitor(&self, id: &str) -> Option<MonitorView>;
     /// Pauses or resumes a monitor and answers once that is stored; `None` for an unknown id.
     async fn set_paused(&self, id: &str, paused: bool) -> Option<MonitorView>;
-    /// Takes a heartbeat ping and answers once it is stored.
-    async fn ping(&self, target: PingTarget<'_>, ping: PingRequest) -> Result<MonitorId, PingRefused>;
+    /// Takes a heartbeat ping and answers once it is stored; with `create`, an unknown slug (with
+    /// the right ping key) becomes a new heartbeat. True when it did.
+    async fn ping(&self, target: PingTarget<'_>, ping: PingRequest, create: bool) -> Result<bool, PingRefused>;
     /// Takes values of the metric monitor `id` and answers once they are stored.
     async fn metric(&self, id: &str, points: Vec<(DateTime<Utc>, f64)>) -> Result<MonitorView, PingRefused>;
     /// Takes a Gatus-style push for the push monitor `key`, if `token` is its token.
@@ -110,6 +111,8 @@ pub enum PingRefused {
     NotFound,
     /// The monitor exists but is not of the kind this route feeds.
     WrongKind,
+    /// A ping would create a heartbeat whose id another monitor has.
+    Conflict,
     Unauthorized,
     /// The store could not take it (the writer stopped): nothing was acknowledged.
     Unavailable,

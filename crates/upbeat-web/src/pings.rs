@@ -30,6 +30,8 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize)]
 struct PingQuery {
     rid: Option<String>,
+    /// `1`: create the heartbeat if the slug is unknown (slug URLs only).
+    create: Option<String>,
 }
 
 type Parts = (Method, HeaderMap, Query<PingQuery>);
@@ -114,11 +116,18 @@ async fn ping(
         body,
         truncated,
     };
-    match state.runtime.ping(target, request).await {
-        Ok(_) => text(StatusCode::OK, "OK"),
+    let create = match (query.create.as_deref(), target) {
+        (None | Some("0"), _) => false,
+        (Some("1"), PingTarget::Slug { .. }) => true,
+        _ => return text(StatusCode::BAD_REQUEST, "invalid url format"),
+    };
+    match state.runtime.ping(target, request, create).await {
+        Ok(true) => text(StatusCode::CREATED, "created"),
+        Ok(false) => text(StatusCode::OK, "OK"),
         Err(PingRefused::NotFound | PingRefused::WrongKind | PingRefused::Unauthorized) => {
             text(StatusCode::NOT_FOUND, "not found")
         }
+        Err(PingRefused::Conflict) => text(StatusCode::CONFLICT, "ambiguous slug"),
         Err(PingRefused::Unavailable) => text(StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
     }
 }
@@ -192,7 +201,7 @@ async fn push(
     let push = PushRequest { success, error: query.error, duration };
     match state.runtime.push(&key, token, push).await {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(PingRefused::NotFound | PingRefused::WrongKind) => {
+        Err(PingRefused::NotFound | PingRefused::WrongKind | PingRefused::Conflict) => {
             error(StatusCode::NOT_FOUND, "not_found", format!("no push endpoint `{key}`"))
         }
         Err(PingRefused::Unauthorized) => {

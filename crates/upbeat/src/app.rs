@@ -54,18 +54,12 @@ impl Application {
         let records: Vec<MonitorRecord> = config
             .monitors
             .iter()
-            .map(|m| MonitorRecord {
-                id: m.id.clone(),
-                name: m.name.clone(),
-                kind: m.kind.name().to_owned(),
-                target: m.kind.target(),
-                component: m.component.clone(),
-                public: m.public,
-                interval: m.interval,
-                ping_uuid: match &m.kind {
+            .map(|m| {
+                let uuid = match &m.kind {
                     upbeat_core::MonitorKind::Heartbeat(spec) => spec.uuid.clone(),
                     _ => None,
-                },
+                };
+                MonitorRecord::of(m, uuid)
             })
             .collect();
         store.sync_monitors(&records, clock.now()).await.context("cannot record the configured monitors")?;
@@ -83,7 +77,15 @@ impl Application {
             clock: Arc::clone(&clock),
             ping_key: config.pings.ping_key.clone(),
         };
-        let (engine, reconcile) = Engine::new(&config.monitors, stored, parts);
+        // Heartbeats that pings created (`?create=1`) run next to the configured monitors.
+        let mut monitors = config.monitors.clone();
+        for record in store.pinged_monitors().await.context("cannot load the heartbeats pings created")? {
+            let uuid = record.ping_uuid.clone().unwrap_or_default();
+            let mut monitor = upbeat_core::heartbeat::pinged(record.id, uuid);
+            monitor.name = record.name;
+            monitors.push(monitor);
+        }
+        let (engine, reconcile) = Engine::new(&monitors, stored, parts);
         let engine = Arc::new(engine);
         for record in reconcile {
             record_tx.send(record).await.context("the writer is not running")?;

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,14 +17,14 @@ use upbeat_core::metric::{MetricSpec, MetricWatch};
 use upbeat_core::monitor::Monitor;
 use upbeat_core::sample::ProbeOutcome;
 use upbeat_core::{MonitorId, MonitorKind, MonitorState, Sample, Status, Transition};
-use upbeat_store::{LastSample, StoredMonitor};
+use upbeat_store::{LastSample, MonitorRecord, StoredMonitor};
 use upbeat_web::{Health, MonitorView, PingRefused, PingRequest, PingTarget, PushRequest, Runtime};
 
 use crate::clock::Clock;
 use crate::telemetry::Telemetry;
 
 /// What the writer commits for one event: a sample, a state change, a transition, or several.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Record {
     pub sample: Option<Sample>,
     pub state: Option<(MonitorId, MonitorState)>,
@@ -33,6 +33,8 @@ pub struct Record {
     pub ping: Option<Ping>,
     /// Values of a metric monitor.
     pub points: Vec<(MonitorId, DateTime<Utc>, f64)>,
+    /// A heartbeat a ping just created, to store before its ping.
+    pub created: Option<MonitorRecord>,
     /// Answered once the record is committed, for callers that acknowledge a write.
     pub committed: Option<oneshot::Sender<()>>,
 }
@@ -56,6 +58,7 @@ pub struct Slot {
     queued: AtomicI64,
 }
 
+#[derive(Default)]
 struct Live {
     state: MonitorState,
     last: Option<LastSample>,
@@ -65,6 +68,10 @@ struct Live {
 }
 
 impl Slot {
+    fn new(monitor: Monitor, ping_uuid: Option<String>, live: Live) -> Slot {
+        Slot { monitor, ping_uuid, live: Mutex::new(live), running: AtomicBool::new(false), queued: AtomicI64::new(0) }
+    }
+
     fn live(&self) -> MutexGuard<'_, Live> {
         // A panic while holding this lock leaves plain data behind; keep serving it.
         self.live.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -85,12 +92,11 @@ impl Slot {
 }
 
 pub struct Engine {
+    /// The monitors known at start, configured or created by pings before.
     slots: Vec<Slot>,
-    /// Slot index by monitor id, so the API finds one monitor without scanning all of them.
-    index: HashMap<String, usize>,
-    /// Heartbeats by ping uuid, by slug, and push monitors by key.
-    by_uuid: HashMap<String, usize>,
-    by_slug: HashMap<String, usize>,
+    /// How to find a slot, and the heartbeats pings created since the start.
+    directory: RwLock<Directory>,
+    /// Push monitors by key.
     by_push_key: HashMap<String, usize>,
     ping_key: Option<String>,
     writer: mpsc::Sender<Record>,
@@ -98,6 +104,45 @@ pub struct Engine {
     deadlines: mpsc::UnboundedSender<usize>,
     telemetry: Arc<Telemetry>,
     clock: Arc<dyn Clock>,
+}
+
+/// Slot indices by monitor id, ping uuid and slug; heartbeats created while running get the
+/// indices after the fixed slots.
+#[derive(Default)]
+struct Directory {
+    index: HashMap<String, usize>,
+    by_uuid: HashMap<String, usize>,
+    by_slug: HashMap<String, usize>,
+    created: Vec<Arc<Slot>>,
+}
+
+impl Directory {
+    fn add(&mut self, i: usize, slot: &Slot) {
+        self.index.insert(slot.monitor.id.to_string(), i);
+        if let MonitorKind::Heartbeat(spec) = &slot.monitor.kind {
+            if let Some(uuid) = &slot.ping_uuid {
+                self.by_uuid.insert(uuid.clone(), i);
+            }
+            self.by_slug.insert(spec.slug.clone(), i);
+        }
+    }
+}
+
+/// A slot, fixed at start or created since.
+enum SlotRef<'a> {
+    Fixed(&'a Slot),
+    Created(Arc<Slot>),
+}
+
+impl std::ops::Deref for SlotRef<'_> {
+    type Target = Slot;
+
+    fn deref(&self) -> &Slot {
+        match self {
+            SlotRef::Fixed(slot) => slot,
+            SlotRef::Created(slot) => slot,
+        }
+    }
 }
 
 /// What [`Engine::new`] needs besides the monitors.
@@ -129,52 +174,79 @@ impl Engine {
                 let mut state = found.map(|s| s.state.clone()).unwrap_or_default();
                 if m.paused && !state.paused {
                     state.pause();
-                    reconcile.push(Record {
-                        sample: None,
-                        state: Some((m.id.clone(), state.clone())),
-                        transition: None,
-                        ping: None,
-                        points: Vec::new(),
-                        committed: None,
-                    });
+                    reconcile.push(Record { state: Some((m.id.clone(), state.clone())), ..Record::default() });
                 }
-                Slot {
-                    monitor: m.clone(),
-                    ping_uuid: found.and_then(|s| s.ping_uuid.clone()),
-                    live: Mutex::new(Live {
+                Slot::new(
+                    m.clone(),
+                    found.and_then(|s| s.ping_uuid.clone()),
+                    Live {
                         state,
                         last: found.and_then(|s| s.last_sample.clone()),
                         points: found.map(|s| s.points.clone()).unwrap_or_default(),
                         last_value: found.and_then(|s| s.points.last().map(|(_, v)| *v)),
-                    }),
-                    running: AtomicBool::new(false),
-                    queued: AtomicI64::new(0),
-                }
+                    },
+                )
             })
             .collect::<Vec<Slot>>();
-        let index = slots.iter().enumerate().map(|(i, s)| (s.monitor.id.to_string(), i)).collect();
-        let (mut by_uuid, mut by_slug, mut by_push_key) = (HashMap::new(), HashMap::new(), HashMap::new());
+        let mut directory = Directory::default();
+        let mut by_push_key = HashMap::new();
         for (i, slot) in slots.iter().enumerate() {
-            match &slot.monitor.kind {
-                MonitorKind::Heartbeat(spec) => {
-                    if let Some(uuid) = &slot.ping_uuid {
-                        by_uuid.insert(uuid.clone(), i);
-                    }
-                    by_slug.insert(spec.slug.clone(), i);
-                }
-                MonitorKind::Push(spec) => {
-                    by_push_key.insert(spec.key.clone(), i);
-                }
-                _ => {}
+            directory.add(i, slot);
+            if let MonitorKind::Push(spec) = &slot.monitor.kind {
+                by_push_key.insert(spec.key.clone(), i);
             }
         }
-        let engine =
-            Engine { slots, index, by_uuid, by_slug, by_push_key, ping_key, writer, deadlines, telemetry, clock };
+        let directory = RwLock::new(directory);
+        let engine = Engine { slots, directory, by_push_key, ping_key, writer, deadlines, telemetry, clock };
         (engine, reconcile)
     }
 
-    fn slot(&self, id: &str) -> Option<&Slot> {
-        self.index.get(id).map(|&i| &self.slots[i])
+    fn directory(&self) -> std::sync::RwLockReadGuard<'_, Directory> {
+        self.directory.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn index_of(&self, id: &str) -> Option<usize> {
+        self.directory().index.get(id).copied()
+    }
+
+    fn slot_at(&self, index: usize) -> Option<SlotRef<'_>> {
+        match self.slots.get(index) {
+            Some(slot) => Some(SlotRef::Fixed(slot)),
+            None => self.directory().created.get(index - self.slots.len()).cloned().map(SlotRef::Created),
+        }
+    }
+
+    fn slot(&self, id: &str) -> Option<SlotRef<'_>> {
+        self.slot_at(self.index_of(id)?)
+    }
+
+    /// Every slot: the fixed ones, then those created since the start.
+    fn all_slots(&self) -> Vec<SlotRef<'_>> {
+        let created = self.directory().created.clone();
+        self.slots.iter().map(SlotRef::Fixed).chain(created.into_iter().map(SlotRef::Created)).collect()
+    }
+
+    /// Creates a heartbeat for a slug a ping named with `?create=1`; its index and what to store.
+    fn create_heartbeat(&self, slug: &str) -> Result<(usize, Option<MonitorRecord>), PingRefused> {
+        let id = MonitorId::parse(slug).map_err(|_| PingRefused::NotFound)?;
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|_| PingRefused::Unavailable)?;
+        let uuid = upbeat_core::heartbeat::uuid_from(bytes);
+        let monitor = upbeat_core::heartbeat::pinged(id, uuid.clone());
+        let mut directory = self.directory.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Another ping may have created it meanwhile; an id taken by another kind is a conflict.
+        if let Some(&i) = directory.by_slug.get(slug) {
+            return Ok((i, None));
+        }
+        if directory.index.contains_key(slug) {
+            return Err(PingRefused::Conflict);
+        }
+        let record = MonitorRecord::of(&monitor, Some(uuid.clone()));
+        let slot = Arc::new(Slot::new(monitor, Some(uuid), Live::default()));
+        let i = self.slots.len() + directory.created.len();
+        directory.add(i, &slot);
+        directory.created.push(slot);
+        Ok((i, Some(record)))
     }
 
     pub fn slots(&self) -> &[Slot] {
@@ -242,9 +314,7 @@ impl Engine {
             sample,
             state: state.map(|s| (monitor.id.clone(), s)),
             transition: transition.map(|t| (monitor.id.clone(), t)),
-            ping: None,
-            points: Vec::new(),
-            committed: None,
+            ..Record::default()
         }
     }
 
@@ -261,7 +331,8 @@ impl Engine {
     /// Tells the deadline watcher about a deadline it may not have: none queued, or an earlier one.
     fn deadline_moved(&self, index: usize, next: Option<DateTime<Utc>>) {
         let Some(next) = next else { return };
-        let queued = self.slots[index].queued.load(Ordering::Acquire);
+        let Some(slot) = self.slot_at(index) else { return };
+        let queued = slot.queued.load(Ordering::Acquire);
         if queued == 0 || next.timestamp_millis() < queued {
             let _ = self.deadlines.send(index);
         }
@@ -294,7 +365,7 @@ impl Engine {
         index: usize,
         mut points: Vec<(DateTime<Utc>, f64)>,
     ) -> Result<MonitorView, PingRefused> {
-        let slot = self.slots.get(index).ok_or(PingRefused::NotFound)?;
+        let slot = self.slot_at(index).ok_or(PingRefused::NotFound)?;
         let MonitorKind::Metric(spec) = &slot.monitor.kind else { return Err(PingRefused::WrongKind) };
         let now = self.clock.now();
         let next;
@@ -313,20 +384,20 @@ impl Engine {
             let outcome = watch.evaluate(spec, &points, now);
             next = metric_deadline(spec, watch, &points);
             live.points = points;
-            let mut record = self.observe(slot, &mut live, before, now, outcome);
+            let mut record = self.observe(&slot, &mut live, before, now, outcome);
             record.points = stored;
             record
         };
         self.deadline_moved(index, next);
         self.commit(record).await?;
-        Ok(self.view(slot))
+        Ok(self.view(&slot))
     }
 
     /// Records a missed deadline of a heartbeat or push monitor, if one passed, and returns its
     /// next deadline (`None`: nothing to wait for until it is pinged).
     pub async fn tick(&self, index: usize) -> Option<DateTime<Utc>> {
-        let slot = self.slots.get(index)?;
-        let next = self.tick_slot(slot).await;
+        let slot = self.slot_at(index)?;
+        let next = self.tick_slot(&slot).await;
         slot.queued.store(next.map_or(0, |t| t.timestamp_millis()), Ordering::Release);
         next
     }
@@ -435,11 +506,11 @@ impl Engine {
 #[async_trait]
 impl Runtime for Engine {
     fn monitors(&self) -> Vec<MonitorView> {
-        self.slots.iter().map(|s| self.view(s)).collect()
+        self.all_slots().iter().map(|s| self.view(s)).collect()
     }
 
     fn monitor(&self, id: &str) -> Option<MonitorView> {
-        self.slot(id).map(|s| self.view(s))
+        self.slot(id).map(|s| self.view(&s))
     }
 
     async fn set_paused(&self, id: &str, paused: bool) -> Option<MonitorView> {
@@ -458,35 +529,38 @@ impl Runtime for Engine {
             live.state.clone()
         };
         let (done, committed) = oneshot::channel();
-        let record = Record {
-            sample: None,
-            state: Some((slot.monitor.id.clone(), state)),
-            transition: None,
-            ping: None,
-            points: Vec::new(),
-            committed: Some(done),
-        };
+        let record =
+            Record { state: Some((slot.monitor.id.clone(), state)), committed: Some(done), ..Record::default() };
         // Answer only once the change is durable.
         if self.writer.send(record).await.is_err() || committed.await.is_err() {
             return None;
         }
         if !paused && slot.monitor.kind.is_passive() {
-            let _ = self.deadlines.send(self.index[id]);
+            let _ = self.deadlines.send(self.index_of(id)?);
         }
-        Some(self.view(slot))
+        Some(self.view(&slot))
     }
 
-    async fn ping(&self, target: PingTarget<'_>, request: PingRequest) -> Result<MonitorId, PingRefused> {
-        let index = match target {
-            PingTarget::Uuid(uuid) => self.by_uuid.get(&uuid.to_ascii_lowercase()),
+    async fn ping(&self, target: PingTarget<'_>, request: PingRequest, create: bool) -> Result<bool, PingRefused> {
+        let (index, created) = match target {
+            PingTarget::Uuid(uuid) => {
+                (self.directory().by_uuid.get(&uuid.to_ascii_lowercase()).copied().ok_or(PingRefused::NotFound)?, None)
+            }
             PingTarget::Slug { ping_key, slug } => {
                 let known = self.ping_key.as_deref().is_some_and(|k| same_secret(k.as_bytes(), ping_key.as_bytes()));
-                if known { self.by_slug.get(slug) } else { None }
+                if !known {
+                    return Err(PingRefused::NotFound);
+                }
+                let found = self.directory().by_slug.get(slug).copied();
+                match found {
+                    Some(index) => (index, None),
+                    None if create => self.create_heartbeat(slug)?,
+                    None => return Err(PingRefused::NotFound),
+                }
             }
         };
-        let slot = index.and_then(|&i| self.slots.get(i)).ok_or(PingRefused::NotFound)?;
+        let slot = self.slot_at(index).ok_or(PingRefused::NotFound)?;
         let MonitorKind::Heartbeat(spec) = &slot.monitor.kind else { return Err(PingRefused::NotFound) };
-        let index = index.copied().unwrap_or_default();
         let at = self.clock.now();
         let kind = request.kind;
         let next;
@@ -496,7 +570,8 @@ impl Runtime for Engine {
             let watch = live.state.watch.get_or_insert_default();
             let (outcome, duration) = watch.ping(spec, kind, request.exit_status, request.rid.as_deref(), at);
             next = watch.deadline(&spec.schedule, spec.max_duration, at);
-            let mut record = self.observe(slot, &mut live, before, at, outcome);
+            let mut record = self.observe(&slot, &mut live, before, at, outcome);
+            record.created = created.clone();
             record.ping = Some(Ping {
                 monitor: slot.monitor.id.clone(),
                 at,
@@ -514,11 +589,11 @@ impl Runtime for Engine {
         };
         self.deadline_moved(index, next);
         self.commit(record).await?;
-        Ok(slot.monitor.id.clone())
+        Ok(created.is_some())
     }
 
     async fn metric(&self, id: &str, points: Vec<(DateTime<Utc>, f64)>) -> Result<MonitorView, PingRefused> {
-        let index = *self.index.get(id).ok_or(PingRefused::NotFound)?;
+        let index = self.index_of(id).ok_or(PingRefused::NotFound)?;
         self.record_points(index, points).await
     }
 
@@ -575,7 +650,7 @@ impl Runtime for Engine {
 
     fn metrics(&self, out: &mut String) {
         let mut counts = [("up", 0), ("down", 0), ("unknown", 0), ("paused", 0)];
-        for slot in &self.slots {
+        for slot in self.all_slots() {
             let status = slot.live().state.status();
             let i = match status {
                 Status::Up => 0,
@@ -665,8 +740,7 @@ mod tests {
     fn unhealthy_when_the_write_queue_is_nearly_full() {
         let (engine, _rx, _) = engine(10);
         engine.telemetry.scheduler_turn(1_000_000, std::time::Duration::ZERO);
-        let record =
-            || Record { sample: None, state: None, transition: None, ping: None, points: Vec::new(), committed: None };
+        let record = Record::default;
         for _ in 0..8 {
             engine.writer.try_send(record()).unwrap();
         }

@@ -78,6 +78,7 @@ pub async fn run(
             batch.transitions.extend(record.transition);
             batch.pings.extend(record.ping);
             batch.points.extend(record.points);
+            batch.created.extend(record.created);
             acks.extend(record.committed);
         }
         commit(&*store, &telemetry, &batch).await;
@@ -145,16 +146,7 @@ mod tests {
                     error: None,
                 },
             };
-            tx.send(Record {
-                sample: Some(sample),
-                state: None,
-                transition: None,
-                ping: None,
-                points: Vec::new(),
-                committed: None,
-            })
-            .await
-            .unwrap();
+            tx.send(Record { sample: Some(sample), ..Record::default() }).await.unwrap();
         }
         let (stop, stop_rx) = watch::channel(true);
         let (changes, _) = watch::channel(0);

@@ -18,7 +18,7 @@ const PROGRESS_EVERY: usize = 1_000;
 /// Active monitors, or the one with this id.
 pub(super) async fn monitor_records(pool: &SqlitePool, only: Option<&MonitorId>) -> Result<Vec<MonitorRecord>> {
     let rows = sqlx::query(
-        "SELECT id, name, kind, target, component, public, interval_ms FROM monitors
+        "SELECT id, name, kind, target, component, public, interval_ms, ping_uuid FROM monitors
          WHERE active = 1 AND (? IS NULL OR id = ?) ORDER BY id",
     )
     .bind(only.map(MonitorId::as_str))
@@ -35,7 +35,7 @@ pub(super) async fn monitor_records(pool: &SqlitePool, only: Option<&MonitorId>)
                 component: row.try_get("component")?,
                 public: row.try_get("public")?,
                 interval: Duration::from_millis(row.try_get::<i64, _>("interval_ms")?.max(0) as u64),
-                ping_uuid: None,
+                ping_uuid: row.try_get("ping_uuid")?,
             })
         })
         .collect()

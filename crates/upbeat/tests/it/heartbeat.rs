@@ -153,11 +153,33 @@ async fn every_ping_route_answers_as_healthchecks_does() {
     assert_eq!(status, 400);
     let anonymous = app.client.get(app.url("/api/v1/monitors/backup/pings")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
+
+    // `?create=1` on a slug URL creates a private heartbeat with Healthchecks' defaults, once.
+    let create = format!("/ping/{PING_KEY}/new-job?create=1");
+    assert_eq!(ping(&app, "POST", &create, b"first run").await, (201, "created".to_owned()));
+    assert_eq!(ping(&app, "POST", &create, b"").await, ok);
+    let created = app.monitor("new-job").await;
+    assert_eq!((created["kind"].as_str(), created["public"].as_bool()), (Some("heartbeat"), Some(false)));
+    assert_eq!((created["state"].as_str(), created["target"].as_str()), (Some("up"), Some("every 1d (grace 1h)")));
+    let created_url = created["ping_url"].as_str().unwrap().to_owned();
+    let created_path = created_url.trim_start_matches("https://status.example.test");
+    assert_eq!(ping(&app, "GET", created_path, b"").await, ok, "its uuid URL works too");
+    assert_eq!(pings(&app, "new-job", 10).await["total"], 3);
+    assert_eq!(ping(&app, "GET", &format!("/ping/{UUID}?create=1"), b"").await, invalid, "only slugs are created");
+    assert_eq!(ping(&app, "GET", "/ping/wrong-key-0123456789/other?create=1", b"").await, not_found);
+    assert_eq!(
+        ping(&app, "GET", &format!("/ping/{PING_KEY}/e2e?create=1"), b"").await,
+        (409, "ambiguous slug".to_owned())
+    );
+    assert_eq!(ping(&app, "GET", &format!("/ping/{PING_KEY}/Not%20A%20Slug?create=1"), b"").await, not_found);
     app.stop().await;
 
     let app = TestApp::spawn_with_clock(CONFIG, &dir, clock).await;
     assert_eq!(app.monitor("reports").await["ping_url"], generated, "the generated uuid is kept");
     assert_eq!(pings(&app, "backup", 1).await["total"], 13);
+    assert_eq!(app.monitor("new-job").await["ping_url"], created_url.as_str(), "a created heartbeat stays");
+    assert_eq!(ping(&app, "GET", &format!("/ping/{PING_KEY}/new-job"), b"").await, ok);
+    assert_eq!(pings(&app, "new-job", 1).await["total"], 4);
     app.stop().await;
 }
 
