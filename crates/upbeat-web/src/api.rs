@@ -216,10 +216,11 @@ async fn push_metric(
     State(state): State<AppState>,
     bearer: Bearer,
     Path(id): Path<String>,
-    body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::params::JsonBody<serde_json::Value>, ApiError>,
 ) -> Result<Response, ApiError> {
     bearer.require(Scope::Write)?;
-    let Json(body) = body.map_err(|e| ApiError::bad_request("invalid_json", "body", e.body_text()))?;
+    // Any content type: `curl -d` sends a form type, scripts often none.
+    let body = body?.value;
     let now = (state.now)();
     let points = match (body.get("points"), body.get("value")) {
         (Some(points), None) => {

@@ -324,10 +324,16 @@ pub fn load_config(path: &Path) -> Result<Config, Exit> {
 }
 
 /// What a valid configuration asks of this machine that it cannot do, as configuration errors:
-/// ICMP monitors where this user may not open ICMP sockets. Said now rather than at 3 a.m.
+/// ICMP monitors (not paused) where this user may not open ICMP sockets. Said now rather than at
+/// 3 a.m.
 fn host_problems(path: &Path, config: &Config) -> ConfigErrors {
-    let icmp: Vec<usize> =
-        config.monitors.iter().enumerate().filter(|(_, m)| m.kind.name() == "icmp").map(|(i, _)| i).collect();
+    let icmp: Vec<usize> = config
+        .monitors
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.kind.name() == "icmp" && !m.paused)
+        .map(|(i, _)| i)
+        .collect();
     let Some(Err(why)) = (!icmp.is_empty()).then(upbeat_checks::icmp_permitted) else {
         return ConfigErrors(Vec::new());
     };

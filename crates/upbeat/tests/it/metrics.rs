@@ -63,9 +63,19 @@ async fn a_condition_that_holds_for_its_time_opens_an_outage_and_clearing_closes
     );
     assert_eq!(down["open_outage"]["started_at"], "2026-03-01T12:02:00.000Z");
 
-    // Back under the threshold: up only after a minute of it.
+    // Back under the threshold: up only after a minute of it. (Sent as `curl -d` would: a form type.)
     clock.set(t("2026-03-01T12:03:00Z"));
-    let (_, answer) = push(&app, "backlog", json!({"value": 10})).await;
+    let response = app
+        .client
+        .post(app.url("/api/v1/metrics/backlog"))
+        .bearer_auth(&app.write_token)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(r#"{"value": 10}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["monitor"]["state"], "down", "not clear for a minute yet");
     clock.set(t("2026-03-01T12:04:00Z"));
     app.wait_for_state("backlog", "up").await;
