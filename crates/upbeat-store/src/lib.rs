@@ -71,6 +71,78 @@ impl MonitorRecord {
     }
 }
 
+/// One entry of the event log, as the outbox reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// `outage_opened`, `outage_closed`, `incident_update`.
+    pub kind: String,
+    pub monitor: Option<MonitorId>,
+    pub outage: Option<String>,
+    pub incident: Option<i64>,
+    pub update: Option<i64>,
+    /// The event is history an import brought in, not something that happened here.
+    pub imported: bool,
+}
+
+/// A message to enqueue: the event it tells of and who gets it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub event_seq: i64,
+    /// `channel:<id>`, `subscriber:<id>`, ...
+    pub recipient: String,
+    /// Not sent before this (a re-notification is enqueued ahead of its time).
+    pub not_before: DateTime<Utc>,
+}
+
+impl NewDelivery {
+    /// The idempotency key: one message per event and recipient, ever.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.event_seq, self.recipient)
+    }
+}
+
+/// A claimed or listed message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub key: String,
+    pub event_seq: i64,
+    pub recipient: String,
+    pub status: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// How one attempt ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    Sent,
+    /// Try again at this time.
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    /// Give up: a permanent failure, or too long trying.
+    Dead {
+        error: String,
+    },
+}
+
+/// The outbox's size, for `/metrics` and `/health`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    pub pending: u64,
+    pub oldest_pending: Option<DateTime<Utc>>,
+    pub dead: u64,
+    pub sent: u64,
+}
+
 /// A monitor's persisted state and its latest sample, as loaded at start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredMonitor {
@@ -285,6 +357,28 @@ pub trait Store: Send + Sync + 'static {
 
     /// A metric monitor's values after `since`, oldest first.
     async fn metric_points(&self, monitor: &MonitorId, since: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, f64)>>;
+
+    /// Up to `limit` events after `seq`, oldest first.
+    async fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<EventRow>>;
+
+    /// How far the outbox reader `name` has read the event log; `None` before its first run.
+    async fn outbox_cursor(&self, name: &str) -> Result<Option<i64>>;
+
+    /// In one transaction: enqueues the deliveries (skipping keys already enqueued) and moves the
+    /// reader `name` to `seq`. A crash between reading and this call loses nothing and, replayed,
+    /// enqueues nothing twice. Returns how many were new.
+    async fn enqueue(&self, name: &str, seq: i64, deliveries: &[NewDelivery], now: DateTime<Utc>) -> Result<usize>;
+
+    /// Claims up to `limit` deliveries that are due and not leased, for `owner` until `now + lease`.
+    async fn claim(&self, owner: &str, now: DateTime<Utc>, lease: Duration, limit: usize) -> Result<Vec<Delivery>>;
+
+    /// Records how an attempt ended, if `owner` still holds the lease; false when it does not.
+    async fn finish(&self, id: i64, owner: &str, attempt: &Attempt, now: DateTime<Utc>) -> Result<bool>;
+
+    async fn outbox_stats(&self) -> Result<OutboxStats>;
+
+    /// Deliveries with this status (`pending`, `sent`, `dead`), newest first.
+    async fn deliveries(&self, status: &str, limit: usize) -> Result<Vec<Delivery>>;
 
     async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>>;
 

@@ -23,10 +23,12 @@ use upbeat_core::uptime::{History, Span};
 use upbeat_core::{MonitorId, MonitorState, Outage, OutageId, Sample, Scope, Transition};
 
 mod import;
+mod outbox;
 
 use crate::{
-    Batch, Created, HourAggregate, IdempotencyKey, LastSample, MonitorRecord, NewIncident, NewMaintenance, NewUpdate,
-    OutageQuery, PINGS_KEPT, Result, RollUp, Store, StoreError, StoredMonitor, StoredPing, TokenRecord, UpdateEdit,
+    Attempt, Batch, Created, Delivery, EventRow, HourAggregate, IdempotencyKey, LastSample, MonitorRecord, NewDelivery,
+    NewIncident, NewMaintenance, NewUpdate, OutageQuery, OutboxStats, PINGS_KEPT, Result, RollUp, Store, StoreError,
+    StoredMonitor, StoredPing, TokenRecord, UpdateEdit,
 };
 
 /// Append-only: a new schema change is a new file and a new line here.
@@ -39,6 +41,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "import", include_str!("../migrations/sqlite/0006_import.sql")),
     (7, "pings", include_str!("../migrations/sqlite/0007_pings.sql")),
     (8, "metrics", include_str!("../migrations/sqlite/0008_metrics.sql")),
+    (9, "outbox", include_str!("../migrations/sqlite/0009_outbox.sql")),
 ];
 
 /// Inserts an outage unless its id is stored: id, monitor, start, end, cause, then the monitor and
@@ -427,6 +430,34 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(|row| Ok((time(row.try_get("at")?), row.try_get("value")?))).collect()
+    }
+
+    async fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<EventRow>> {
+        outbox::events_after(&self.pool, seq, limit).await
+    }
+
+    async fn outbox_cursor(&self, name: &str) -> Result<Option<i64>> {
+        outbox::cursor(&self.pool, name).await
+    }
+
+    async fn enqueue(&self, name: &str, seq: i64, deliveries: &[NewDelivery], now: DateTime<Utc>) -> Result<usize> {
+        outbox::enqueue(&self.pool, name, seq, deliveries, now).await
+    }
+
+    async fn claim(&self, owner: &str, now: DateTime<Utc>, lease: Duration, limit: usize) -> Result<Vec<Delivery>> {
+        outbox::claim(&self.pool, owner, now, lease, limit).await
+    }
+
+    async fn finish(&self, id: i64, owner: &str, attempt: &Attempt, now: DateTime<Utc>) -> Result<bool> {
+        outbox::finish(&self.pool, id, owner, attempt, now).await
+    }
+
+    async fn outbox_stats(&self) -> Result<OutboxStats> {
+        outbox::stats(&self.pool).await
+    }
+
+    async fn deliveries(&self, status: &str, limit: usize) -> Result<Vec<Delivery>> {
+        outbox::list(&self.pool, status, limit).await
     }
 
     async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>> {

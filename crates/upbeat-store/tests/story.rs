@@ -180,6 +180,63 @@ async fn sqlite_ping_log() {
     ping_log(upbeat_store::open(&url).await.unwrap()).await;
 }
 
+/// The outbox: deliveries derived from the event log once per key, claimed under leases so no
+/// two workers send the same one, retried, given up on, counted.
+async fn outbox(store: Arc<dyn Store>) {
+    use upbeat_store::{Attempt, NewDelivery};
+    store.sync_monitors(&[record("web", true)], t(0)).await.unwrap();
+    let mut state = MonitorState::default();
+    store.write_batch(&batch_for("web", &mut state, &[(0, false), (60, false), (120, true)])).await.unwrap();
+    assert_eq!(store.outbox_cursor("alerts").await.unwrap(), None);
+    let events = store.events_after(0, 100).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["outage_opened", "outage_closed"]);
+    assert!(events.iter().all(|e| !e.imported && e.monitor == Some(id("web")) && e.outage.is_some()));
+
+    let new = |seq: i64, to: &str| NewDelivery { event_seq: seq, recipient: to.into(), not_before: t(120) };
+    let wanted =
+        vec![new(events[0].seq, "channel:ops"), new(events[0].seq, "channel:pager"), new(events[1].seq, "channel:ops")];
+    assert_eq!(store.enqueue("alerts", events[1].seq, &wanted, t(120)).await.unwrap(), 3);
+    assert_eq!(store.outbox_cursor("alerts").await.unwrap(), Some(events[1].seq));
+    assert_eq!(store.enqueue("alerts", events[1].seq, &wanted, t(121)).await.unwrap(), 0, "replayed: nothing twice");
+    assert_eq!(store.enqueue("alerts", 0, &[], t(121)).await.unwrap(), 0);
+    assert_eq!(store.outbox_cursor("alerts").await.unwrap(), Some(events[1].seq), "a cursor never goes back");
+
+    // Two workers: each delivery goes to one of them.
+    let lease = Duration::from_secs(60);
+    let a = store.claim("a", t(120), lease, 2).await.unwrap();
+    let b = store.claim("b", t(120), lease, 10).await.unwrap();
+    assert_eq!((a.len(), b.len()), (2, 1));
+    assert!(a.iter().all(|d| b.iter().all(|e| e.id != d.id)));
+    assert!(store.claim("c", t(150), lease, 10).await.unwrap().is_empty(), "all leased");
+    assert!(!store.finish(a[0].id, "b", &Attempt::Sent, t(121)).await.unwrap(), "only the lease holder finishes");
+    assert!(store.finish(a[0].id, "a", &Attempt::Sent, t(121)).await.unwrap());
+    assert!(!store.finish(a[0].id, "a", &Attempt::Sent, t(122)).await.unwrap(), "sent once");
+    let retry = Attempt::Retry { at: t(300), error: "HTTP 503".into() };
+    assert!(store.finish(a[1].id, "a", &retry, t(122)).await.unwrap());
+    // Worker b died: its lease runs out and another worker takes the delivery over.
+    let taken_over = store.claim("c", t(181), lease, 10).await.unwrap();
+    assert_eq!(taken_over.iter().map(|d| d.id).collect::<Vec<_>>(), [b[0].id]);
+    assert!(!store.finish(b[0].id, "b", &Attempt::Sent, t(182)).await.unwrap(), "too late for b");
+    assert!(store.finish(b[0].id, "c", &Attempt::Dead { error: "HTTP 404".into() }, t(182)).await.unwrap());
+    // The retry is due at its time, with its attempt counted.
+    assert!(store.claim("a", t(299), lease, 10).await.unwrap().is_empty());
+    let again = store.claim("a", t(300), lease, 10).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts, again[0].last_error.as_deref()), (1, 1, Some("HTTP 503")));
+
+    let stats = store.outbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.sent, stats.dead, stats.oldest_pending), (1, 1, 1, Some(t(120))));
+    let dead = store.deliveries("dead", 10).await.unwrap();
+    assert_eq!((dead.len(), dead[0].last_error.as_deref(), dead[0].attempts), (1, Some("HTTP 404"), 1));
+}
+
+#[tokio::test]
+async fn sqlite_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
+    outbox(upbeat_store::open(&url).await.unwrap()).await;
+}
+
 #[tokio::test]
 async fn sqlite_story() {
     let dir = tempfile::tempdir().unwrap();
