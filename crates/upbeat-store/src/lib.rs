@@ -358,6 +358,9 @@ pub trait Store: Send + Sync + 'static {
     /// A metric monitor's values after `since`, oldest first.
     async fn metric_points(&self, monitor: &MonitorId, since: DateTime<Utc>) -> Result<Vec<(DateTime<Utc>, f64)>>;
 
+    /// The newest event's sequence number; 0 for an empty log.
+    async fn last_event_seq(&self) -> Result<i64>;
+
     /// Up to `limit` events after `seq`, oldest first.
     async fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<EventRow>>;
 

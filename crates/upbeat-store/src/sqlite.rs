@@ -432,6 +432,10 @@ impl Store for SqliteStore {
         rows.iter().map(|row| Ok((time(row.try_get("at")?), row.try_get("value")?))).collect()
     }
 
+    async fn last_event_seq(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(&self.pool).await?)
+    }
+
     async fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<EventRow>> {
         outbox::events_after(&self.pool, seq, limit).await
     }

@@ -191,6 +191,7 @@ async fn outbox(store: Arc<dyn Store>) {
     let events = store.events_after(0, 100).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["outage_opened", "outage_closed"]);
+    assert_eq!(store.last_event_seq().await.unwrap(), events[1].seq);
     assert!(events.iter().all(|e| !e.imported && e.monitor == Some(id("web")) && e.outage.is_some()));
 
     let new = |seq: i64, to: &str| NewDelivery { event_seq: seq, recipient: to.into(), not_before: t(120) };

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod deadlines;
 pub mod engine;
 pub mod import;
+pub mod outbox;
 pub mod scheduler;
 pub mod telemetry;
 pub mod writer;
