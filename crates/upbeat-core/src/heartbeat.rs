@@ -272,6 +272,9 @@ pub fn pinged(id: crate::MonitorId, uuid: String) -> crate::monitor::Monitor {
         component: None,
         public: false,
         paused: false,
+        channels: None,
+        depends_on: None,
+        renotify: None,
     }
 }
 

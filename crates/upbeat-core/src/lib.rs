@@ -51,6 +51,7 @@ pub mod incident;
 pub mod maintenance;
 pub mod metric;
 pub mod monitor;
+pub mod notify;
 pub mod outage;
 pub mod sample;
 pub mod state;

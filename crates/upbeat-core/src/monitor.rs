@@ -261,4 +261,10 @@ pub struct Monitor {
     pub component: Option<String>,
     pub public: bool,
     pub paused: bool,
+    /// The `[[channel]]` ids its alerts go to; every channel when `None`, none when empty.
+    pub channels: Option<Vec<String>>,
+    /// While this monitor is down, this one's outages are recorded but not alerted.
+    pub depends_on: Option<MonitorId>,
+    /// Say it again this often while an outage stays open.
+    pub renotify: Option<Duration>,
 }

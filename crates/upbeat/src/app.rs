@@ -118,7 +118,15 @@ impl Application {
 
         let scheduler = Scheduler::new(Arc::clone(&engine), Prober::new(), config.scheduler.concurrency);
         let scheduler = tokio::spawn(scheduler.run(stop_rx.clone()));
+        let outbox = Arc::new(crate::outbox::Outbox::new(
+            Arc::clone(&store),
+            Arc::clone(&config),
+            engine.clone(),
+            Arc::clone(&clock),
+            Arc::clone(&telemetry),
+        )?);
         let background = vec![
+            tokio::spawn(outbox.run(stop_rx.clone())),
             tokio::spawn(crate::deadlines::run(Arc::clone(&engine), deadlines_rx, stop_rx.clone())),
             tokio::spawn(upbeat_web::cache::run_renderer(state.clone(), changes_rx)),
             tokio::spawn(roll_up(Arc::clone(&store), config.storage.retention, clock, stop_rx)),

@@ -158,6 +158,8 @@ pub struct EngineParts {
 /// How long the scheduler may go without a turn, or fall behind, before `/health` says so.
 const MAX_SCHEDULER_SILENCE_MS: i64 = 5_000;
 const MAX_BACKLOG: std::time::Duration = std::time::Duration::from_secs(10);
+/// An alert undelivered for longer than this (a receiver down, a retry storm) fails `/health`.
+const MAX_OUTBOX_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 impl Engine {
     /// Builds the live state from the configuration and what the store remembered.
@@ -641,6 +643,10 @@ impl Runtime for Engine {
         if backlog > MAX_BACKLOG {
             return Health::Unhealthy(format!("the scheduler is {} s behind", backlog.as_secs()));
         }
+        let waiting = self.telemetry.outbox_oldest();
+        if waiting > MAX_OUTBOX_WAIT {
+            return Health::Unhealthy(format!("an alert has waited {} s to be delivered", waiting.as_secs()));
+        }
         let depth = self.queue_depth();
         if depth * 10 >= self.writer.max_capacity() * 9 {
             return Health::Unhealthy(format!("the write queue is full ({depth} records waiting)"));
@@ -727,6 +733,16 @@ mod tests {
         assert_eq!(engine.health(), Health::Ok, "five seconds is still alive");
         clock.0.store(1_000_000 + 7_000, Ordering::SeqCst);
         assert_eq!(engine.health(), Health::Unhealthy("the scheduler has not run for 7 s".into()));
+    }
+
+    #[test]
+    fn unhealthy_when_an_alert_waits_too_long() {
+        let (engine, _rx, _) = engine(10);
+        engine.telemetry.scheduler_turn(1_000_000, std::time::Duration::ZERO);
+        engine.telemetry.outbox(3, 0, std::time::Duration::from_secs(15 * 60));
+        assert_eq!(engine.health(), Health::Ok, "fifteen minutes is still fine");
+        engine.telemetry.outbox(3, 0, std::time::Duration::from_secs(15 * 60 + 1));
+        assert_eq!(engine.health(), Health::Unhealthy("an alert has waited 901 s to be delivered".into()));
     }
 
     #[test]

@@ -65,6 +65,10 @@ pub struct Telemetry {
     scheduler_heartbeat_ms: AtomicI64,
     /// How far the most overdue check was behind its time at the last loop turn.
     scheduler_backlog_ms: AtomicI64,
+    /// The outbox, as last counted: pending and dead deliveries, and the oldest pending one's age.
+    outbox_pending: AtomicU64,
+    outbox_dead: AtomicU64,
+    outbox_oldest_ms: AtomicI64,
 }
 
 impl Default for Telemetry {
@@ -79,6 +83,9 @@ impl Default for Telemetry {
             write_errors: AtomicU64::new(0),
             scheduler_heartbeat_ms: AtomicI64::new(0),
             scheduler_backlog_ms: AtomicI64::new(0),
+            outbox_pending: AtomicU64::new(0),
+            outbox_dead: AtomicU64::new(0),
+            outbox_oldest_ms: AtomicI64::new(0),
         }
     }
 }
@@ -112,6 +119,18 @@ impl Telemetry {
 
     pub fn scheduler_backlog(&self) -> Duration {
         Duration::from_millis(self.scheduler_backlog_ms.load(Relaxed).max(0) as u64)
+    }
+
+    /// The outbox's counts: pending and dead deliveries, and how long the oldest pending one waits.
+    pub fn outbox(&self, pending: u64, dead: u64, oldest: Duration) {
+        self.outbox_pending.store(pending, Relaxed);
+        self.outbox_dead.store(dead, Relaxed);
+        self.outbox_oldest_ms.store(oldest.as_millis() as i64, Relaxed);
+    }
+
+    /// How long the oldest undelivered alert has waited.
+    pub fn outbox_oldest(&self) -> Duration {
+        Duration::from_millis(self.outbox_oldest_ms.load(Relaxed).max(0) as u64)
     }
 
     pub fn checks_total(&self) -> u64 {
@@ -148,6 +167,18 @@ impl Telemetry {
         let _ = writeln!(out, "# HELP upbeat_scheduler_backlog_seconds How far behind the most overdue check is.");
         let _ = writeln!(out, "# TYPE upbeat_scheduler_backlog_seconds gauge");
         let _ = writeln!(out, "upbeat_scheduler_backlog_seconds {}", self.scheduler_backlog().as_secs_f64());
+        let _ = writeln!(out, "# HELP upbeat_outbox_pending Alerts waiting to be delivered (first tries and retries).");
+        let _ = writeln!(out, "# TYPE upbeat_outbox_pending gauge");
+        let _ = writeln!(out, "upbeat_outbox_pending {}", self.outbox_pending.load(Relaxed));
+        let _ = writeln!(out, "# HELP upbeat_outbox_dead Alerts given up on (dead letters).");
+        let _ = writeln!(out, "# TYPE upbeat_outbox_dead gauge");
+        let _ = writeln!(out, "upbeat_outbox_dead {}", self.outbox_dead.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP upbeat_outbox_oldest_pending_seconds How long the oldest undelivered alert has waited."
+        );
+        let _ = writeln!(out, "# TYPE upbeat_outbox_oldest_pending_seconds gauge");
+        let _ = writeln!(out, "upbeat_outbox_oldest_pending_seconds {}", self.outbox_oldest().as_secs_f64());
         let _ = writeln!(out, "# HELP upbeat_monitors Monitors by current state.");
         let _ = writeln!(out, "# TYPE upbeat_monitors gauge");
         for (state, n) in states {

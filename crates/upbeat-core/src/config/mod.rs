@@ -4,14 +4,15 @@
 //! already typed (durations, URLs, time zones, status ranges) or every error in the file, each
 //! naming the file, line and field. Nothing downstream re-validates.
 
-mod decode;
+// The channel kinds in `notify/` decode their own settings with it.
+pub(crate) mod decode;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use decode::{At, Fields, Report};
 pub use decode::{ConfigError, ConfigErrors};
-use decode::{Fields, Report};
 
 use crate::condition::{Condition, MetricCondition};
 use crate::cron::{CronExpr, Heartbeat, Schedule};
@@ -20,6 +21,10 @@ use crate::metric::{MetricPull, MetricSpec};
 use crate::monitor::{
     DnsSpec, HttpSpec, IcmpSpec, Monitor, MonitorId, MonitorKind, Policy, Rcode, RecordType, StatusSet, TcpSpec,
     TlsSpec,
+};
+use crate::notify::email::{self, Smtp};
+use crate::notify::{
+    AlertEvent, Channel, ChannelKind, IncomingWebhook, RateLimit, Secret, ntfy, opsgenie, pagerduty, telegram, webhook,
 };
 
 /// The checked configuration.
@@ -32,6 +37,10 @@ pub struct Config {
     pub pings: Pings,
     pub components: Vec<Component>,
     pub monitors: Vec<Monitor>,
+    /// `[[channel]]`: where alerts go.
+    pub channels: Vec<Channel>,
+    /// `[smtp]`: how email channels send; there whenever an email channel is.
+    pub smtp: Option<Smtp>,
 }
 
 /// `[page]`: the public status page.
@@ -87,11 +96,28 @@ pub const DEFAULT_CONCURRENCY: usize = 1024;
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_FEED_ITEMS: usize = 250;
 
-const TOP: &[&str] = &["page", "server", "scheduler", "storage", "pings", "component", "monitor"];
+const TOP: &[&str] = &["page", "server", "scheduler", "storage", "pings", "smtp", "component", "channel", "monitor"];
 const PAGE: &[&str] = &["title", "base_url", "language", "time_zone", "feed_items"];
 const COMPONENT: &[&str] = &["id", "name", "group", "description"];
-const MONITOR_COMMON: &[&str] =
-    &["id", "name", "kind", "interval", "timeout", "confirm", "recover", "component", "public", "paused"];
+const MONITOR_COMMON: &[&str] = &[
+    "id",
+    "name",
+    "kind",
+    "interval",
+    "timeout",
+    "confirm",
+    "recover",
+    "component",
+    "public",
+    "paused",
+    "channels",
+    "depends_on",
+    "renotify",
+];
+const CHANNEL_COMMON: &[&str] = &["id", "kind", "events", "rate_limit"];
+const INCOMING_WEBHOOK: &[&str] = &["url"];
+/// Reminders while an outage stays open come at most this often.
+pub const MIN_RENOTIFY: Duration = Duration::from_secs(60);
 const HTTP: &[&str] = &[
     "url",
     "method",
@@ -154,22 +180,41 @@ impl Config {
                 r.error(0..0, &format!("component[{i}].id"), format!("duplicate component id `{}`", c.id));
             }
         }
+        let smtp_table = top.table(&mut r, "smtp");
+        let has_smtp = smtp_table.is_some();
+        let smtp = smtp_table.and_then(|t| email::parse_smtp(&mut r, t));
+        let mut channels = Vec::new();
+        let mut channel_ids = HashSet::new();
+        for t in top.tables(&mut r, "channel") {
+            let span = t.span();
+            let path = t.path("id");
+            // A channel with an error still has its id: monitors naming it are not wrong too.
+            let (id, channel) = parse_channel(&mut r, t, has_smtp);
+            if let Some(id) = id
+                && !channel_ids.insert(id.clone())
+            {
+                r.error(span, &path, format!("duplicate channel id `{id}`"));
+            }
+            channels.extend(channel);
+        }
         let mut monitors = Vec::new();
         let mut monitor_ids = BTreeMap::new();
         for t in top.tables(&mut r, "monitor") {
             let span = t.span();
             let path = t.path("id");
-            if let Some(m) = parse_monitor(&mut r, t, &component_ids) {
+            if let Some((m, depends_on)) = parse_monitor(&mut r, t, &component_ids, &channel_ids) {
                 if monitor_ids.insert(m.id.clone(), ()).is_some() {
                     r.error(span, &path, format!("duplicate monitor id `{}`", m.id));
                 }
-                monitors.push(m);
+                monitors.push((m, depends_on));
             }
         }
+        check_dependencies(&mut r, &monitors);
+        let monitors = monitors.into_iter().map(|(m, _)| m).collect();
         top.finish(&mut r, TOP);
         match page {
             Some(page) if !r.has_errors() => {
-                Ok(Config { page, server, scheduler, storage, pings, components, monitors })
+                Ok(Config { page, server, scheduler, storage, pings, components, monitors, channels, smtp })
             }
             _ => Err(r.finish()),
         }
@@ -182,6 +227,51 @@ impl Config {
     pub fn component(&self, id: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.id == id)
     }
+
+    pub fn channel(&self, id: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.id == id)
+    }
+
+    /// Where a monitor's alerts go: the channels it lists, or every channel. (Each still takes
+    /// only the events it wants: [`crate::notify::wants`].)
+    pub fn channels_for(&self, monitor: &Monitor) -> Vec<&Channel> {
+        match &monitor.channels {
+            Some(ids) => self.channels.iter().filter(|c| ids.contains(&c.id)).collect(),
+            None => self.channels.iter().collect(),
+        }
+    }
+
+    /// The monitors `id` depends on, nearest first: while any of them is down, its outages are
+    /// recorded but not alerted. Finite: a cycle is a configuration error.
+    pub fn dependencies(&self, id: &MonitorId) -> Vec<&MonitorId> {
+        let mut chain: Vec<&MonitorId> = Vec::new();
+        let mut at = self.monitor(id.as_str()).and_then(|m| m.depends_on.as_ref());
+        while let Some(parent) = at {
+            if parent == id || chain.contains(&parent) {
+                break;
+            }
+            chain.push(parent);
+            at = self.monitor(parent.as_str()).and_then(|m| m.depends_on.as_ref());
+        }
+        chain
+    }
+}
+
+/// A string field that must be there, parsed with `parse`; its absence is reported as
+/// `is required<why>`.
+pub(crate) fn required<T>(
+    r: &mut Report<'_>,
+    t: &mut Fields<'_, '_>,
+    key: &str,
+    why: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<T> {
+    let absent = t.key_span(key) == t.span();
+    let value = t.parsed(r, key, parse);
+    if value.is_none() && absent {
+        r.error(t.span(), &t.path(key), format!("is required{why}"));
+    }
+    value
 }
 
 fn parse_page(r: &mut Report<'_>, mut t: Fields<'_, '_>) -> Option<Page> {
@@ -264,7 +354,13 @@ fn parse_component(r: &mut Report<'_>, mut t: Fields<'_, '_>) -> Option<Componen
     Some(Component { id: id?, name: name?, group, description })
 }
 
-fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet<String>) -> Option<Monitor> {
+/// A monitor, and where its `depends_on` was written, for the checks that need every monitor.
+fn parse_monitor(
+    r: &mut Report<'_>,
+    mut t: Fields<'_, '_>,
+    components: &HashSet<String>,
+    channels: &HashSet<String>,
+) -> Option<(Monitor, Option<At<MonitorId>>)> {
     let id = t.parsed(r, "id", MonitorId::parse);
     if id.is_none() && t.key_span("id") == t.span() {
         r.error(t.span(), &t.path("id"), "is required");
@@ -282,6 +378,25 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet
     let component = t.string_at(r, "component");
     let public = t.bool(r, "public").unwrap_or(true);
     let paused = t.bool(r, "paused").unwrap_or(false);
+    let monitor_channels = t.strings_at(r, "channels").map(|items| {
+        let mut ids = Vec::new();
+        for item in items {
+            if !channels.contains(&item.value) {
+                r.error(item.span, &item.field, format!("no [[channel]] has id `{}`", item.value));
+            } else if !ids.contains(&item.value) {
+                ids.push(item.value);
+            }
+        }
+        ids
+    });
+    let depends_on = t.string_at(r, "depends_on").and_then(|at| match MonitorId::parse(&at.value) {
+        Ok(id) => Some(At { value: id, span: at.span, field: at.field }),
+        Err(e) => {
+            r.error(at.span, &at.field, e);
+            None
+        }
+    });
+    let renotify = t.duration(r, "renotify", MIN_RENOTIFY);
 
     let timeout = match timeout {
         Some(timeout) if timeout > interval => {
@@ -355,7 +470,7 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet
         MonitorKind::Push(PushSpec { heartbeat: Some(heartbeat), .. }) => crate::heartbeat::longest_gap(heartbeat),
         _ => interval,
     };
-    Some(Monitor {
+    let monitor = Monitor {
         id: id?,
         name: name?,
         kind,
@@ -365,7 +480,136 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &HashSet
         component: component.map(|c| c.value),
         public,
         paused,
-    })
+        channels: monitor_channels,
+        depends_on: depends_on.as_ref().map(|d| d.value.clone()),
+        renotify,
+    };
+    Some((monitor, depends_on))
+}
+
+/// Every `depends_on` names another declared monitor, and following them never comes back: a
+/// cycle would silence all of its monitors' alerts for good.
+fn check_dependencies(r: &mut Report<'_>, monitors: &[(Monitor, Option<At<MonitorId>>)]) {
+    let index: BTreeMap<&MonitorId, usize> = monitors.iter().enumerate().map(|(i, (m, _))| (&m.id, i)).collect();
+    let mut next = vec![None; monitors.len()];
+    for (i, (m, depends_on)) in monitors.iter().enumerate() {
+        let Some(d) = depends_on else { continue };
+        if d.value == m.id {
+            r.error(d.span.clone(), &d.field, "a monitor cannot depend on itself");
+        } else if let Some(&parent) = index.get(&d.value) {
+            next[i] = Some(parent);
+        } else {
+            r.error(d.span.clone(), &d.field, format!("no [[monitor]] has id `{}`", d.value));
+        }
+    }
+    // Each monitor has at most one parent: walk from each, marking the path, and a walk that
+    // meets its own path has found a cycle. Every monitor is walked through once.
+    const NEW: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![NEW; monitors.len()];
+    for start in 0..monitors.len() {
+        let mut path: Vec<usize> = Vec::new();
+        let mut at = Some(start);
+        while let Some(i) = at {
+            match state[i] {
+                DONE => break,
+                ON_PATH => {
+                    let mut cycle = path[path.iter().position(|&p| p == i).unwrap_or(0)..].to_vec();
+                    // Reported once, at the member written first, and read round from there.
+                    let first = (0..cycle.len()).min_by_key(|&k| cycle[k]).unwrap_or(0);
+                    cycle.rotate_left(first);
+                    let names: Vec<String> =
+                        cycle.iter().chain(&cycle[..1]).map(|&p| format!("`{}`", monitors[p].0.id)).collect();
+                    if let Some(d) = &monitors[cycle[0]].1 {
+                        r.error(d.span.clone(), &d.field, format!("depends_on makes a cycle: {}", names.join(" → ")));
+                    }
+                    break;
+                }
+                _ => {
+                    state[i] = ON_PATH;
+                    path.push(i);
+                    at = next[i];
+                }
+            }
+        }
+        for i in path {
+            state[i] = DONE;
+        }
+    }
+}
+
+/// The channel's id, when it has a valid one, and the channel, when all of it is valid.
+fn parse_channel(r: &mut Report<'_>, mut t: Fields<'_, '_>, has_smtp: bool) -> (Option<String>, Option<Channel>) {
+    let id = t.parsed(r, "id", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+    if id.is_none() && t.key_span("id") == t.span() {
+        r.error(t.span(), &t.path("id"), "is required");
+    }
+    let kind_name = t.string_at(r, "kind");
+    let events = t.strings_at(r, "events").and_then(|items| {
+        if items.is_empty() {
+            r.error(t.key_span("events"), &t.path("events"), "names no event; leave it out to take them all");
+            return None;
+        }
+        let mut events = Vec::new();
+        for item in items {
+            match AlertEvent::parse(&item.value) {
+                Some(event) if !events.contains(&event) => events.push(event),
+                Some(_) => {}
+                None => r.error(
+                    item.span,
+                    &item.field,
+                    format!("unknown event `{}`; expected one of: {}", item.value, AlertEvent::names()),
+                ),
+            }
+        }
+        Some(events)
+    });
+    let rate_limit = t.parsed(r, "rate_limit", RateLimit::parse);
+    let (kind, fields) = match kind_name.as_ref().map(|k| k.value.as_str()) {
+        Some("webhook") => (webhook::parse(r, &mut t).map(ChannelKind::Webhook), webhook::FIELDS),
+        Some("slack") => (parse_incoming_webhook(r, &mut t, "slack").map(ChannelKind::Slack), INCOMING_WEBHOOK),
+        Some("discord") => (parse_incoming_webhook(r, &mut t, "discord").map(ChannelKind::Discord), INCOMING_WEBHOOK),
+        Some("teams") => (parse_incoming_webhook(r, &mut t, "teams").map(ChannelKind::Teams), INCOMING_WEBHOOK),
+        Some("ntfy") => (ntfy::parse(r, &mut t).map(ChannelKind::Ntfy), ntfy::FIELDS),
+        Some("pagerduty") => (pagerduty::parse(r, &mut t).map(ChannelKind::PagerDuty), pagerduty::FIELDS),
+        Some("opsgenie") => (opsgenie::parse(r, &mut t).map(ChannelKind::Opsgenie), opsgenie::FIELDS),
+        Some("telegram") => (telegram::parse(r, &mut t).map(ChannelKind::Telegram), telegram::FIELDS),
+        Some("email") => {
+            if !has_smtp && let Some(k) = &kind_name {
+                let id = id.as_deref().unwrap_or("?");
+                r.error(
+                    k.span.clone(),
+                    &k.field,
+                    format!("channel `{id}` sends email, but there is no [smtp] table to send it through"),
+                );
+            }
+            (email::parse(r, &mut t).map(ChannelKind::Email), email::FIELDS)
+        }
+        Some(other) => {
+            let k = kind_name.as_ref().expect("matched Some");
+            let kinds = ChannelKind::NAMES.join(", ");
+            r.error(k.span.clone(), &k.field, format!("unknown kind `{other}`; expected one of: {kinds}"));
+            return (id, None);
+        }
+        None => {
+            r.error(t.span(), &t.path("kind"), format!("is required: one of {}", ChannelKind::NAMES.join(", ")));
+            return (id, None);
+        }
+    };
+    t.finish(r, &[CHANNEL_COMMON, fields].concat());
+    let channel = match (&id, kind) {
+        (Some(id), Some(kind)) => Some(Channel { id: id.clone(), kind, events, rate_limit }),
+        _ => None,
+    };
+    (id, channel)
+}
+
+/// Slack, Discord and Teams: the webhook URL, which is the credential.
+fn parse_incoming_webhook(r: &mut Report<'_>, t: &mut Fields<'_, '_>, kind: &str) -> Option<IncomingWebhook> {
+    let why = format!(" for kind \"{kind}\": the webhook URL, or \"env:NAME\" to read it from the environment");
+    let url = required(r, t, "url", &why, |s| Secret::parse_checked(s, crate::notify::check_url))?;
+    Some(IncomingWebhook { url })
 }
 
 fn parse_http(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<HttpSpec> {
@@ -409,7 +653,7 @@ fn parse_http(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<HttpSpec> {
     })
 }
 
-fn parse_http_url(s: &str) -> Result<http::Uri, String> {
+pub(crate) fn parse_http_url(s: &str) -> Result<http::Uri, String> {
     let uri: http::Uri = s.parse().map_err(|_| format!("`{s}` is not a URL"))?;
     match uri.scheme_str() {
         Some("http" | "https") if uri.host().is_some() => Ok(uri),

@@ -80,7 +80,7 @@ fn every_error_is_reported_with_line_and_field() {
             "upbeat.toml:9:7: monitor[0].url: `ftp://x` must be an absolute http:// or https:// URL",
             "upbeat.toml:10:12: monitor[0].interval: `parsecs` is not a duration unit; use ms, s, m, h or d",
             "upbeat.toml:11:11: monitor[0].confirm: expected an integer, found string",
-            "upbeat.toml:12:1: monitor[0].host: unknown field; expected one of: id, name, kind, interval, timeout, confirm, recover, component, public, paused, url, method, headers, expected_status, body_contains, body_not_contains, follow_redirects, conditions",
+            "upbeat.toml:12:1: monitor[0].host: unknown field; expected one of: id, name, kind, interval, timeout, confirm, recover, component, public, paused, channels, depends_on, renotify, url, method, headers, expected_status, body_contains, body_not_contains, follow_redirects, conditions",
         ]
     );
 }
@@ -282,4 +282,288 @@ fn http_conditions_parse_and_widen_the_accepted_statuses() {
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].starts_with("upbeat.toml:8:16: monitor[0].conditions[0]: unknown placeholder `[STATU]`"), "{e:?}");
     assert!(e[0].ends_with("(column 1 of the condition)"), "{e:?}");
+}
+
+const NOTIFY: &str = r#"
+[page]
+title = "x"
+
+[smtp]
+host = "smtp.example.com"
+from = "Status <status@example.com>"
+username = "upbeat"
+password = "env:SMTP_PASSWORD"
+
+[[channel]]
+id = "hook"
+kind = "webhook"
+url = "http://127.0.0.1:9000/hook"
+secret = "hook-secret-value"
+headers = { "Authorization" = "Bearer header-secret-value" }
+events = ["outage_opened", "outage_closed"]
+rate_limit = "30/m"
+
+[[channel]]
+id = "slack"
+kind = "slack"
+url = "https://hooks.slack.com/services/T/B/slack-secret-value"
+
+[[channel]]
+id = "phone"
+kind = "ntfy"
+topic = "alerts"
+
+[[channel]]
+id = "pager"
+kind = "pagerduty"
+routing_key = "pager-secret-value"
+
+[[channel]]
+id = "genie"
+kind = "opsgenie"
+api_key = "env:GENIE_KEY"
+
+[[channel]]
+id = "tg"
+kind = "telegram"
+bot_token = "1:tg-secret-value"
+chat_id = "@ops_room"
+
+[[channel]]
+id = "mail"
+kind = "email"
+to = "ops@example.com"
+
+[[monitor]]
+id = "db"
+name = "Database"
+kind = "tcp"
+host = "127.0.0.1"
+port = 5432
+
+[[monitor]]
+id = "api"
+name = "API"
+kind = "tcp"
+host = "127.0.0.1"
+port = 80
+channels = ["hook", "mail"]
+depends_on = "db"
+renotify = "30m"
+
+[[monitor]]
+id = "web"
+name = "Web"
+kind = "tcp"
+host = "127.0.0.1"
+port = 443
+depends_on = "api"
+"#;
+
+#[test]
+fn channels_smtp_and_the_monitors_alert_fields_parse_with_their_defaults() {
+    use crate::notify::{AlertEvent, ChannelKind, RateLimit, email::SmtpTls};
+    let c = Config::parse("upbeat.toml", NOTIFY).unwrap_or_else(|e| panic!("{e}"));
+    let smtp = c.smtp.as_ref().unwrap();
+    assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls), ("smtp.example.com", 587, SmtpTls::StartTls));
+    assert_eq!((smtp.from.name.as_deref(), smtp.from.address.as_str()), (Some("Status"), "status@example.com"));
+    assert_eq!(smtp.password.as_ref().and_then(|p| p.env_name()), Some("SMTP_PASSWORD"));
+
+    let kinds: Vec<&str> = c.channels.iter().map(|ch| ch.kind.name()).collect();
+    assert_eq!(kinds, ["webhook", "slack", "ntfy", "pagerduty", "opsgenie", "telegram", "email"]);
+    let hook = c.channel("hook").unwrap();
+    assert_eq!(hook.events, Some(vec![AlertEvent::OutageOpened, AlertEvent::OutageClosed]));
+    assert_eq!(hook.rate_limit, Some(RateLimit { count: 30, per: Duration::from_secs(60) }));
+    let ChannelKind::Webhook(spec) = &hook.kind else { panic!("webhook") };
+    assert_eq!(spec.headers[0].0, "Authorization");
+    assert_eq!(spec.headers[0].1.resolve(&|_| None).as_deref(), Ok("Bearer header-secret-value"));
+    let ChannelKind::Ntfy(ntfy) = &c.channel("phone").unwrap().kind else { panic!("ntfy") };
+    assert_eq!((ntfy.url.to_string().trim_end_matches('/'), ntfy.topic.as_str()), ("https://ntfy.sh", "alerts"));
+    assert_eq!((ntfy.token.is_none(), ntfy.priority), (true, None));
+    let ChannelKind::PagerDuty(pd) = &c.channel("pager").unwrap().kind else { panic!("pagerduty") };
+    assert_eq!(pd.url.to_string(), "https://events.pagerduty.com/v2/enqueue");
+    let ChannelKind::Opsgenie(og) = &c.channel("genie").unwrap().kind else { panic!("opsgenie") };
+    assert_eq!(
+        (og.url.to_string().as_str(), og.api_key.env_name()),
+        ("https://api.opsgenie.com/v2/alerts", Some("GENIE_KEY"))
+    );
+    let ChannelKind::Telegram(tg) = &c.channel("tg").unwrap().kind else { panic!("telegram") };
+    assert_eq!(
+        (tg.chat_id.as_str(), tg.url.to_string().trim_end_matches('/')),
+        ("@ops_room", "https://api.telegram.org")
+    );
+    let ChannelKind::Email(mail) = &c.channel("mail").unwrap().kind else { panic!("email") };
+    assert_eq!(mail.to, ["ops@example.com"], "one address may be written as a string");
+    assert!(c.channels.iter().filter(|ch| ch.id != "hook").all(|ch| ch.events.is_none() && ch.rate_limit.is_none()));
+
+    let (db, api, web) = (c.monitor("db").unwrap(), c.monitor("api").unwrap(), c.monitor("web").unwrap());
+    assert_eq!((&db.channels, &db.depends_on, db.renotify), (&None, &None, None));
+    assert_eq!(api.channels, Some(vec!["hook".to_owned(), "mail".to_owned()]));
+    assert_eq!(
+        (api.depends_on.as_ref().map(|d| d.as_str()), api.renotify),
+        (Some("db"), Some(Duration::from_secs(1800)))
+    );
+    let ids = |chs: Vec<&crate::notify::Channel>| chs.iter().map(|ch| ch.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(c.channels_for(api)), ["hook", "mail"]);
+    assert_eq!(c.channels_for(db).len(), 7, "a monitor without `channels` alerts every channel");
+    let chain: Vec<&str> = c.dependencies(&web.id).iter().map(|id| id.as_str()).collect();
+    assert_eq!(chain, ["api", "db"], "nearest first");
+    assert!(c.dependencies(&db.id).is_empty());
+}
+
+#[test]
+fn smtp_tls_sets_the_default_port() {
+    let src = "[page]\ntitle = \"x\"\n[smtp]\nhost = \"h\"\nfrom = \"a@b.c\"\ntls = \"tls\"\n";
+    let smtp = Config::parse("upbeat.toml", src).unwrap().smtp.unwrap();
+    assert_eq!((smtp.port, smtp.tls), (465, crate::notify::email::SmtpTls::Tls));
+    let smtp =
+        Config::parse("upbeat.toml", &src.replace("\"tls\"\n", "\"none\"\nport = 2525\n")).unwrap().smtp.unwrap();
+    assert_eq!((smtp.port, smtp.tls), (2525, crate::notify::email::SmtpTls::None));
+}
+
+#[test]
+fn secrets_never_show_in_the_configuration_s_debug_output() {
+    let c = Config::parse("upbeat.toml", NOTIFY).unwrap();
+    let debug = format!("{c:?}");
+    for secret in
+        ["hook-secret-value", "header-secret-value", "slack-secret-value", "pager-secret-value", "tg-secret-value"]
+    {
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+    assert!(debug.contains("Secret(env:SMTP_PASSWORD)") && debug.contains("Secret(<redacted>)"));
+}
+
+/// `NOTIFY` with `old` replaced by `new`, which must be there.
+fn notify_with(old: &str, new: &str) -> Vec<String> {
+    assert!(NOTIFY.contains(old), "{old}");
+    errors(&NOTIFY.replacen(old, new, 1))
+}
+
+#[test]
+fn channel_references_name_the_line_and_the_unknown_id() {
+    let e = notify_with("channels = [\"hook\", \"mail\"]", "channels = [\"hook\", \"pager-duty\"]");
+    assert_eq!(e, ["upbeat.toml:64:21: monitor[1].channels[1]: no [[channel]] has id `pager-duty`"]);
+    let e = notify_with("id = \"slack\"", "id = \"hook\"");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("channel[1].id: duplicate channel id `hook`"), "{e:?}");
+}
+
+#[test]
+fn an_email_channel_needs_smtp_and_valid_addresses() {
+    let without_smtp = NOTIFY.replace(
+        "[smtp]\nhost = \"smtp.example.com\"\nfrom = \"Status <status@example.com>\"\nusername = \"upbeat\"\npassword = \"env:SMTP_PASSWORD\"\n",
+        "",
+    );
+    let e = errors(&without_smtp);
+    assert_eq!(
+        e,
+        [
+            "upbeat.toml:43:8: channel[6].kind: channel `mail` sends email, but there is no [smtp] table to send it through"
+        ]
+    );
+    let e = notify_with("to = \"ops@example.com\"", "to = [\"ops@example.com\", \"ops at example.com\"]");
+    assert_eq!(
+        e,
+        ["upbeat.toml:49:6: channel[6].to: `ops at example.com` is not an email address like \"ops@example.com\""]
+    );
+    let e = notify_with("from = \"Status <status@example.com>\"", "from = \"Status <status@example.com\"");
+    assert!(e[0].contains("smtp.from: `Status <status@example.com` is not an address"), "{e:?}");
+    let e = notify_with("password = \"env:SMTP_PASSWORD\"\n", "");
+    assert!(e[0].contains("smtp.password: is required with `username`"), "{e:?}");
+    let e = notify_with("host = \"smtp.example.com\"\n", "tls = \"ssl\"\n");
+    assert!(e.iter().any(|l| l.contains("smtp.host: is required")), "{e:?}");
+    assert!(e.iter().any(|l| l.contains("smtp.tls: `ssl` is not one of: none, starttls, tls")), "{e:?}");
+    let e = errors("[page]\ntitle = \"x\"\n[smtp]\nhost = \"h\"\n");
+    assert!(e[0].contains("smtp.from: is required"), "{e:?}");
+}
+
+#[test]
+fn depends_on_must_name_another_monitor_and_never_loop() {
+    let e = notify_with(
+        "[[monitor]]\nid = \"db\"\nname = \"Database\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = 5432\n",
+        "[[monitor]]\nid = \"db\"\nname = \"Database\"\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = 5432\ndepends_on = \"web\"\n",
+    );
+    assert_eq!(e, ["upbeat.toml:57:14: monitor[0].depends_on: depends_on makes a cycle: `db` → `web` → `api` → `db`"]);
+    let e = notify_with("depends_on = \"api\"", "depends_on = \"web\"");
+    assert_eq!(e, ["upbeat.toml:74:14: monitor[2].depends_on: a monitor cannot depend on itself"]);
+    let e = notify_with("depends_on = \"api\"", "depends_on = \"cache\"");
+    assert_eq!(e, ["upbeat.toml:74:14: monitor[2].depends_on: no [[monitor]] has id `cache`"]);
+    let e = notify_with("depends_on = \"api\"", "depends_on = \"Not An Id\"");
+    assert!(e[0].starts_with("upbeat.toml:74:14: monitor[2].depends_on: `Not An Id` is not a valid id"), "{e:?}");
+    let e = notify_with("renotify = \"30m\"", "renotify = \"30s\"");
+    assert_eq!(e, ["upbeat.toml:66:12: monitor[1].renotify: must be at least 1m"]);
+}
+
+#[test]
+fn bad_channel_settings_name_the_field() {
+    let e = notify_with("rate_limit = \"30/m\"", "rate_limit = \"30 per minute\"");
+    assert_eq!(
+        e,
+        [
+            "upbeat.toml:18:14: channel[0].rate_limit: `30 per minute` is not a rate; write it like \"30/m\", \"1/s\" or \"100/h\""
+        ]
+    );
+    let e =
+        notify_with("events = [\"outage_opened\", \"outage_closed\"]", "events = [\"outage_opened\", \"went_down\"]");
+    assert!(e[0].starts_with("upbeat.toml:17:28: channel[0].events[1]: unknown event `went_down`; expected one of: outage_opened, outage_closed, heartbeat_late"), "{e:?}");
+    let e = notify_with("events = [\"outage_opened\", \"outage_closed\"]", "events = []");
+    assert!(e[0].contains("channel[0].events: names no event"), "{e:?}");
+    let e = notify_with("kind = \"webhook\"", "kind = \"carrier-pigeon\"");
+    assert!(e[0].contains("channel[0].kind: unknown kind `carrier-pigeon`; expected one of: webhook, slack, discord, teams, ntfy, pagerduty, opsgenie, telegram, email"), "{e:?}");
+    let e = notify_with("url = \"http://127.0.0.1:9000/hook\"", "url = \"ftp://127.0.0.1/hook\"");
+    assert!(
+        e[0].contains("channel[0].url: `ftp://127.0.0.1/hook` must be an absolute http:// or https:// URL"),
+        "{e:?}"
+    );
+    let e = notify_with("headers = { \"Authorization\"", "headers = { \"X-Upbeat-Signature\"");
+    assert!(e[0].contains("channel[0].headers.X-Upbeat-Signature: is set by upbeat itself"), "{e:?}");
+    let e = notify_with("secret = \"hook-secret-value\"", "secret = \"env:\"");
+    assert!(e[0].contains("channel[0].secret: `env:` must name an environment variable"), "{e:?}");
+    let e = notify_with(
+        "url = \"https://hooks.slack.com/services/T/B/slack-secret-value\"",
+        "url = \"hooks.slack.com/T/B/slack-secret-value\"",
+    );
+    assert_eq!(
+        e,
+        ["upbeat.toml:23:7: channel[1].url: must be an absolute http:// or https:// URL"],
+        "a credential is not quoted back"
+    );
+    let e = notify_with("topic = \"alerts\"", "topic = \"alerts/../x\"\npriority = 9\ncolour = \"red\"");
+    assert!(e[0].contains("channel[2].topic: `alerts/../x` is not a topic"), "{e:?}");
+    assert!(e[1].contains("channel[2].priority: must be between 1 and 5"), "{e:?}");
+    assert!(e[2].contains("channel[2].colour: unknown field; expected one of: id, kind, events, rate_limit, url, topic, token, priority"), "{e:?}");
+    let e = notify_with("chat_id = \"@ops_room\"", "chat_id = true");
+    assert!(e[0].contains("channel[5].chat_id: expected a string, found boolean"), "{e:?}");
+    let e = notify_with("bot_token = \"1:tg-secret-value\"", "bot_token = \"1/../tg\"");
+    assert!(e[0].contains("channel[5].bot_token: is not a bot token"), "{e:?}");
+}
+
+#[test]
+fn each_kind_names_what_it_requires() {
+    let e = errors(
+        "[page]\ntitle = \"x\"\n\
+         [[channel]]\nid = \"a\"\nkind = \"webhook\"\n\
+         [[channel]]\nid = \"b\"\nkind = \"slack\"\n\
+         [[channel]]\nid = \"c\"\nkind = \"ntfy\"\n\
+         [[channel]]\nid = \"d\"\nkind = \"pagerduty\"\n\
+         [[channel]]\nid = \"e\"\nkind = \"opsgenie\"\n\
+         [[channel]]\nid = \"f\"\nkind = \"telegram\"\n\
+         [[channel]]\nkind = \"teams\"\nurl = \"http://127.0.0.1/\"\n\
+         [[channel]]\nid = \"h\"\n",
+    );
+    let all = e.join("\n");
+    for expected in [
+        "channel[0].url: is required for kind \"webhook\"",
+        "channel[1].url: is required for kind \"slack\": the webhook URL, or \"env:NAME\"",
+        "channel[2].topic: is required for kind \"ntfy\"",
+        "channel[3].routing_key: is required for kind \"pagerduty\"",
+        "channel[4].api_key: is required for kind \"opsgenie\"",
+        "channel[5].bot_token: is required for kind \"telegram\"",
+        "channel[5].chat_id: is required for kind \"telegram\"",
+        "channel[6].id: is required",
+        "channel[7].kind: is required: one of webhook, slack",
+    ] {
+        assert!(all.contains(expected), "{expected}\n{all}");
+    }
+    assert_eq!(e.len(), 9, "{all}");
 }

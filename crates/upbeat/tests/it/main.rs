@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod alerts;
 mod api;
 mod cli;
 mod cli_incidents;
