@@ -31,6 +31,11 @@ use crate::{
     StoredMonitor, StoredPing, TokenRecord, UpdateEdit,
 };
 
+/// Every transaction writes, so it takes the write lock when it begins (waiting up to the busy
+/// timeout for it): a deferred transaction that reads first could not upgrade once another writer
+/// committed, and would fail at once with `SQLITE_BUSY` instead of waiting its turn.
+const WRITE: &str = "BEGIN IMMEDIATE";
+
 /// Append-only: a new schema change is a new file and a new line here.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
@@ -98,7 +103,7 @@ impl SqliteStore {
             return Err(StoreError::NewerSchema { found: applied, known });
         }
         for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.pool.begin_with(WRITE).await?;
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
                 .bind(version)
@@ -191,7 +196,7 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn sync_monitors(&self, monitors: &[MonitorRecord], now: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         // Imported monitors stay; a configured monitor with an imported one's id takes it over.
         sqlx::query("UPDATE monitors SET active = 0 WHERE origin = 'config'").execute(&mut *tx).await?;
         for m in monitors {
@@ -283,7 +288,7 @@ impl Store for SqliteStore {
     }
 
     async fn write_batch(&self, batch: &Batch) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         for chunk in batch.samples.chunks(SAMPLE_ROWS_PER_INSERT) {
             let mut insert = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO samples (monitor_id, at, up, latency_us, dns_us, connect_us, tls_us, first_byte_us, http_status, error_kind, error_message) ",
@@ -574,7 +579,7 @@ impl Store for SqliteStore {
                 .await?;
             let Some(first) = first else { break };
             let hour = first - first.rem_euclid(3_600_000);
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.pool.begin_with(WRITE).await?;
             let rows = sqlx::query("SELECT monitor_id, up, latency_us FROM samples WHERE at >= ? AND at < ?")
                 .bind(hour)
                 .bind(hour + 3_600_000)
@@ -661,7 +666,7 @@ impl Store for SqliteStore {
         key: Option<&IdempotencyKey>,
         now: DateTime<Utc>,
     ) -> Result<Created> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         if let Some(key) = key {
             let seen =
                 sqlx::query("SELECT request_hash, incident_id FROM idempotency_keys WHERE token_id = ? AND key = ?")
@@ -750,7 +755,7 @@ impl Store for SqliteStore {
     }
 
     async fn add_update(&self, incident: i64, update: &NewUpdate, now: DateTime<Utc>) -> Result<Option<Incident>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         let Some(row) = sqlx::query("SELECT components, resolved_at FROM incidents WHERE id = ?")
             .bind(incident)
             .fetch_optional(&mut *tx)
@@ -805,7 +810,7 @@ impl Store for SqliteStore {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Incident>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         if !audit(&mut tx, incident, update, "edit", actor, now).await? {
             return Ok(None);
         }
@@ -831,7 +836,7 @@ impl Store for SqliteStore {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Incident>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         if !audit(&mut tx, incident, update, "delete", actor, now).await? {
             return Ok(None);
         }
@@ -864,7 +869,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_maintenance(&self, new: &NewMaintenance, now: DateTime<Utc>) -> Result<Maintenance> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         let id = sqlx::query(
             "INSERT INTO maintenances (title, scheduled_for, scheduled_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
         )
@@ -937,7 +942,7 @@ impl Store for SqliteStore {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Maintenance>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         let audited = sqlx::query(
             "INSERT INTO maintenance_update_audit (update_id, action, old_body, actor, at)
              SELECT id, ?, body, ?, ? FROM maintenance_updates WHERE id = ? AND maintenance_id = ? AND deleted_at IS NULL",

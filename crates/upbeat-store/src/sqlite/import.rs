@@ -180,7 +180,7 @@ pub(super) async fn import(
     progress: &(dyn Fn(usize) + Send + Sync),
     now: DateTime<Utc>,
 ) -> Result<ImportSummary> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(super::WRITE).await?;
     let mut tally =
         Tally { summary: ImportSummary { duplicates: set.duplicates, ..Default::default() }, done: 0, progress };
     for m in &set.monitors {

@@ -49,7 +49,7 @@ pub(super) async fn enqueue(
     deliveries: &[NewDelivery],
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with(super::WRITE).await?;
     let mut added = 0;
     for chunk in deliveries.chunks(ROWS_PER_INSERT) {
         let mut insert = QueryBuilder::<Sqlite>::new(
