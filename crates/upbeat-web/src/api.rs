@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/monitors/{id}/daily", get(monitor_daily))
         .route("/monitors/{id}/pings", get(monitor_pings))
         .route("/metrics/{id}", post(push_metric))
+        .route("/deliveries", get(list_deliveries))
         .route("/monitors/{id}/pause", post(pause))
         .route("/monitors/{id}/resume", post(resume))
         .merge(crate::incidents::router())
@@ -205,6 +206,61 @@ async fn monitor_pings(
         })
         .collect();
     Ok(Json(serde_json::json!({ "total": total, "pings": pings })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryQuery {
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/deliveries?status=dead|pending|sent&limit=N`: the outbox, newest first, with the
+/// outbox's counts.
+async fn list_deliveries(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    query: Result<Query<DeliveryQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    bearer.require(Scope::Read)?;
+    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", "status", e.body_text()))?;
+    let status = query.status.as_deref().unwrap_or("dead");
+    if !["pending", "sent", "dead"].contains(&status) {
+        return Err(ApiError::bad_request("invalid_query", "status", "status must be pending, sent or dead"));
+    }
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit", "limit must be between 1 and 1000"));
+    }
+    let stats = state.store.outbox_stats().await?;
+    let deliveries: Vec<serde_json::Value> = state
+        .store
+        .deliveries(status, limit)
+        .await?
+        .into_iter()
+        .map(|d| {
+            serde_json::json!({
+                "id": d.id,
+                "key": d.key,
+                "event_seq": d.event_seq,
+                "recipient": d.recipient,
+                "status": d.status,
+                "attempts": d.attempts,
+                "next_attempt_at": rfc3339(d.next_attempt_at),
+                "last_error": d.last_error,
+                "created_at": rfc3339(d.created_at),
+                "sent_at": d.sent_at.map(rfc3339),
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "pending": stats.pending,
+        "sent": stats.sent,
+        "dead": stats.dead,
+        "oldest_pending_at": stats.oldest_pending.map(rfc3339),
+        "deliveries": deliveries,
+    }))
+    .into_response())
 }
 
 /// The most points one request may carry.

@@ -172,6 +172,12 @@ async fn outages_reach_every_channel_once_with_retries_and_dead_letters() {
         (metrics.contains("upbeat_outbox_dead 1\n") && metrics.contains("upbeat_outbox_pending 0\n")).then_some(())
     })
     .await;
+    let (status, dead) = app.api("/api/v1/deliveries?status=dead").await;
+    assert_eq!((status, dead["dead"].as_u64()), (200, Some(1)), "{dead}");
+    assert_eq!(dead["deliveries"][0]["recipient"], "channel:gone");
+    assert_eq!(dead["deliveries"][0]["last_error"], "HTTP 404");
+    let (status, _) = app.api("/api/v1/deliveries?status=lost").await;
+    assert_eq!(status, 400);
     app.stop().await;
 
     // Nothing was sent twice, and the store says what happened to each delivery.
