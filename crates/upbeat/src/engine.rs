@@ -374,19 +374,18 @@ impl Engine {
         let record = {
             let mut live = slot.live();
             let before = live.state.clone();
-            points.sort_by_key(|(at, _)| *at);
             let stored: Vec<(MonitorId, DateTime<Utc>, f64)> =
                 points.iter().map(|(at, v)| (slot.monitor.id.clone(), *at, *v)).collect();
-            live.points.extend(points);
+            live.points.append(&mut points);
             live.points.sort_by_key(|(at, _)| *at);
             prune(&mut live.points, spec.window, now);
             live.last_value = live.points.last().map(|(_, v)| *v);
-            let points = std::mem::take(&mut live.points);
+            // Through the guard once, so the state and the points borrow apart.
+            let live = &mut *live;
             let watch = live.state.metric.get_or_insert_default();
-            let outcome = watch.evaluate(spec, &points, now);
-            next = metric_deadline(spec, watch, &points);
-            live.points = points;
-            let mut record = self.observe(&slot, &mut live, before, now, outcome);
+            let outcome = watch.evaluate(spec, &live.points, now);
+            next = metric_deadline(spec, watch, &live.points);
+            let mut record = self.observe(&slot, live, before, now, outcome);
             record.points = stored;
             record
         };

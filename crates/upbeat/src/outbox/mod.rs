@@ -31,6 +31,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const BATCH: usize = 32;
 const EVENTS_PER_TURN: usize = 500;
 const TURN: Duration = Duration::from_millis(250);
+const COUNT_EVERY: Duration = Duration::from_secs(2);
 
 /// Team alerts: reads the event log into deliveries and sends them.
 pub struct Outbox {
@@ -74,6 +75,7 @@ impl Outbox {
                 "email channels are configured, but sending email is not built yet: those alerts are dead-lettered"
             );
         }
+        let mut last_count = tokio::time::Instant::now() - COUNT_EVERY;
         loop {
             if *stop.borrow() {
                 return;
@@ -88,8 +90,13 @@ impl Outbox {
                     false
                 }
             };
-            if let Err(e) = self.count().await {
-                tracing::warn!(error = %e, "could not count the outbox");
+            // Counting reads the whole table: every few seconds is enough for a gauge and a
+            // 15-minute health threshold.
+            if last_count.elapsed() >= COUNT_EVERY {
+                last_count = tokio::time::Instant::now();
+                if let Err(e) = self.count().await {
+                    tracing::warn!(error = %e, "could not count the outbox");
+                }
             }
             if busy {
                 continue;
