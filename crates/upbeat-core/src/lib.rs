@@ -55,6 +55,7 @@ pub mod notify;
 pub mod outage;
 pub mod sample;
 pub mod state;
+pub mod subscriber;
 pub mod token;
 pub mod uptime;
 

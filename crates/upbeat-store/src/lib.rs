@@ -19,6 +19,7 @@ use upbeat_core::heartbeat::Ping;
 use upbeat_core::import::{ImportSet, ImportSummary};
 use upbeat_core::incident::{ComponentStatuses, Impact, Incident, IncidentStatus};
 use upbeat_core::maintenance::Maintenance;
+use upbeat_core::subscriber::{Subscriber, SubscriberKind};
 use upbeat_core::uptime::{History, Span};
 use upbeat_core::{MonitorId, MonitorState, Outage, Sample, Scope, Transition};
 
@@ -76,12 +77,15 @@ impl MonitorRecord {
 pub struct EventRow {
     pub seq: i64,
     pub at: DateTime<Utc>,
-    /// `outage_opened`, `outage_closed`, `incident_update`.
+    /// `outage_opened`, `outage_closed`, `incident_update`, `maintenance_scheduled`,
+    /// `maintenance_started`, `maintenance_completed`, `subscription_requested`.
     pub kind: String,
     pub monitor: Option<MonitorId>,
     pub outage: Option<String>,
     pub incident: Option<i64>,
     pub update: Option<i64>,
+    pub maintenance: Option<i64>,
+    pub subscriber: Option<i64>,
     /// The event is history an import brought in, not something that happened here.
     pub imported: bool,
 }
@@ -132,7 +136,32 @@ pub enum Attempt {
     Dead {
         error: String,
     },
+    /// Not sent, and rightly so: the subscriber left, or the news is no longer true.
+    Cancelled {
+        reason: String,
+    },
 }
+
+/// Someone who asked to hear about incidents and maintenance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSubscriber {
+    pub kind: SubscriberKind,
+    pub address: String,
+    pub components: Vec<String>,
+    /// Added by an operator, who vouches for it: no confirmation mail.
+    pub confirmed: bool,
+}
+
+/// What [`Store::subscribe`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscribed {
+    pub subscriber: Subscriber,
+    /// A confirmation was asked for: a `subscription_requested` event is in the log.
+    pub confirmation_requested: bool,
+}
+
+/// Asking for another confirmation mail sooner than this after the last sends nothing.
+pub const CONFIRMATION_EVERY: chrono::Duration = chrono::Duration::minutes(10);
 
 /// The outbox's size, for `/metrics` and `/health`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -141,6 +170,8 @@ pub struct OutboxStats {
     pub oldest_pending: Option<DateTime<Utc>>,
     pub dead: u64,
     pub sent: u64,
+    /// Not sent, rightly: the subscriber left before its turn.
+    pub cancelled: u64,
 }
 
 /// A monitor's persisted state and its latest sample, as loaded at start.
@@ -382,6 +413,31 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deliveries with this status (`pending`, `sent`, `dead`), newest first.
     async fn deliveries(&self, status: &str, limit: usize) -> Result<Vec<Delivery>>;
+    /// Counts deliveries of one event by status, for tests and benchmarks.
+    async fn event_deliveries(&self, event_seq: i64) -> Result<OutboxStats>;
+    /// Gives up the leases `owner` holds (a worker stopping, or one starting again under the same
+    /// name after a crash): what it had claimed is due again at once.
+    async fn release(&self, owner: &str) -> Result<u64>;
+
+    /// Adds a subscriber, or asks again for one that is pending or left; an active subscriber is
+    /// left as it is. A confirmation is requested (as an event) unless one was within
+    /// [`CONFIRMATION_EVERY`].
+    async fn subscribe(&self, new: &NewSubscriber, now: DateTime<Utc>) -> Result<Subscribed>;
+    async fn subscriber(&self, id: i64) -> Result<Option<Subscriber>>;
+    /// Subscribers by id after `after`, oldest first; only active ones with `active_only`.
+    async fn subscribers(&self, after: i64, limit: usize, active_only: bool) -> Result<Vec<Subscriber>>;
+    /// Confirms a subscription (again: a no-op); `None` for an unknown id.
+    async fn confirm_subscriber(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Subscriber>>;
+    /// Ends a subscription (again: a no-op); `None` for an unknown id.
+    async fn unsubscribe(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Subscriber>>;
+    /// Forgets a subscriber; false for an unknown id.
+    async fn delete_subscriber(&self, id: i64) -> Result<bool>;
+    /// The value of a shared setting, made by `make` and stored the first time it is asked for
+    /// (by whichever node asks first).
+    async fn setting(&self, name: &str, make: &(dyn Fn() -> String + Send + Sync)) -> Result<String>;
+    /// Logs that a maintenance window started or completed (`maintenance_started`,
+    /// `maintenance_completed`), once per window; false when it was logged before.
+    async fn maintenance_edge(&self, id: i64, kind: &str, at: DateTime<Utc>) -> Result<bool>;
 
     async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>>;
 

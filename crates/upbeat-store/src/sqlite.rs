@@ -19,16 +19,18 @@ use upbeat_core::incident::{
     self as incident_model, ComponentStatuses, Impact, Incident, IncidentStatus, IncidentUpdate, Postmortem,
 };
 use upbeat_core::maintenance::{Maintenance, MaintenanceUpdate};
+use upbeat_core::subscriber::Subscriber;
 use upbeat_core::uptime::{History, Span};
 use upbeat_core::{MonitorId, MonitorState, Outage, OutageId, Sample, Scope, Transition};
 
 mod import;
 mod outbox;
+mod subscribers;
 
 use crate::{
     Attempt, Batch, Created, Delivery, EventRow, HourAggregate, IdempotencyKey, LastSample, MonitorRecord, NewDelivery,
-    NewIncident, NewMaintenance, NewUpdate, OutageQuery, OutboxStats, PINGS_KEPT, Result, RollUp, Store, StoreError,
-    StoredMonitor, StoredPing, TokenRecord, UpdateEdit,
+    NewIncident, NewMaintenance, NewSubscriber, NewUpdate, OutageQuery, OutboxStats, PINGS_KEPT, Result, RollUp, Store,
+    StoreError, StoredMonitor, StoredPing, Subscribed, TokenRecord, UpdateEdit,
 };
 
 /// Every transaction writes, so it takes the write lock when it begins (waiting up to the busy
@@ -47,6 +49,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "pings", include_str!("../migrations/sqlite/0007_pings.sql")),
     (8, "metrics", include_str!("../migrations/sqlite/0008_metrics.sql")),
     (9, "outbox", include_str!("../migrations/sqlite/0009_outbox.sql")),
+    (10, "subscribers", include_str!("../migrations/sqlite/0010_subscribers.sql")),
 ];
 
 /// Inserts an outage unless its id is stored: id, monitor, start, end, cause, then the monitor and
@@ -467,6 +470,61 @@ impl Store for SqliteStore {
 
     async fn deliveries(&self, status: &str, limit: usize) -> Result<Vec<Delivery>> {
         outbox::list(&self.pool, status, limit).await
+    }
+
+    async fn event_deliveries(&self, event_seq: i64) -> Result<OutboxStats> {
+        outbox::event_stats(&self.pool, event_seq).await
+    }
+
+    async fn release(&self, owner: &str) -> Result<u64> {
+        outbox::release(&self.pool, owner).await
+    }
+
+    async fn subscribe(&self, new: &NewSubscriber, now: DateTime<Utc>) -> Result<Subscribed> {
+        subscribers::subscribe(&self.pool, new, now).await
+    }
+
+    async fn subscriber(&self, id: i64) -> Result<Option<Subscriber>> {
+        subscribers::one(&self.pool, id).await
+    }
+
+    async fn subscribers(&self, after: i64, limit: usize, active_only: bool) -> Result<Vec<Subscriber>> {
+        subscribers::page(&self.pool, after, limit, active_only).await
+    }
+
+    async fn confirm_subscriber(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Subscriber>> {
+        subscribers::set_time(&self.pool, id, "confirmed_at", now).await
+    }
+
+    async fn unsubscribe(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Subscriber>> {
+        subscribers::set_time(&self.pool, id, "unsubscribed_at", now).await
+    }
+
+    async fn delete_subscriber(&self, id: i64) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM subscribers WHERE id = ?").bind(id).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn setting(&self, name: &str, make: &(dyn Fn() -> String + Send + Sync)) -> Result<String> {
+        sqlx::query("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(make())
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = ?").bind(name).fetch_one(&self.pool).await?)
+    }
+
+    async fn maintenance_edge(&self, id: i64, kind: &str, at: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO events (at, kind, maintenance_id, dedup_key) VALUES (?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+        )
+        .bind(ms(at))
+        .bind(kind)
+        .bind(id)
+        .bind(format!("maintenance:{id}:{kind}"))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>> {
@@ -894,6 +952,15 @@ impl Store for SqliteStore {
             .bind(&new.message)
             .execute(&mut *tx)
             .await?;
+        // Announced to subscribers as it is scheduled.
+        sqlx::query(
+            "INSERT INTO events (at, kind, maintenance_id, dedup_key) VALUES (?, 'maintenance_scheduled', ?, ?)",
+        )
+        .bind(ms(now))
+        .bind(id)
+        .bind(format!("maintenance:{id}:maintenance_scheduled"))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.maintenance(id).await?.ok_or_else(|| StoreError::Corrupt(format!("maintenance {id} vanished")))
     }

@@ -215,7 +215,7 @@ struct DeliveryQuery {
     limit: Option<usize>,
 }
 
-/// `GET /api/v1/deliveries?status=dead|pending|sent&limit=N`: the outbox, newest first, with the
+/// `GET /api/v1/deliveries?status=dead|pending|sent|cancelled&limit=N`: the outbox, newest first, with the
 /// outbox's counts.
 async fn list_deliveries(
     State(state): State<AppState>,
@@ -225,8 +225,12 @@ async fn list_deliveries(
     bearer.require(Scope::Read)?;
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", "status", e.body_text()))?;
     let status = query.status.as_deref().unwrap_or("dead");
-    if !["pending", "sent", "dead"].contains(&status) {
-        return Err(ApiError::bad_request("invalid_query", "status", "status must be pending, sent or dead"));
+    if !["pending", "sent", "dead", "cancelled"].contains(&status) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "status",
+            "status must be pending, sent, dead or cancelled",
+        ));
     }
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -257,6 +261,7 @@ async fn list_deliveries(
         "pending": stats.pending,
         "sent": stats.sent,
         "dead": stats.dead,
+        "cancelled": stats.cancelled,
         "oldest_pending_at": stats.oldest_pending.map(rfc3339),
         "deliveries": deliveries,
     }))

@@ -14,9 +14,11 @@ pub mod error;
 pub mod incidents;
 pub mod maintenance;
 pub mod markdown;
+pub mod news;
 pub mod params;
 pub mod pings;
 pub mod render;
+pub mod subscribe;
 
 use std::sync::Arc;
 
@@ -149,7 +151,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .merge(pings::router())
-        .nest("/api/v1", api::router())
+        .merge(subscribe::router())
+        .nest("/api/v1", api::router().merge(subscribe::api_router()))
         .fallback(not_found)
         .with_state(state)
 }

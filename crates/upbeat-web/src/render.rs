@@ -33,6 +33,9 @@ fn templates() -> &'static Environment<'static> {
             ("history.atom.xml", include_str!("../templates/history.atom.xml")),
             ("rss.xml", include_str!("../templates/rss.xml")),
             ("atom.xml", include_str!("../templates/atom.xml")),
+            ("news.html", include_str!("../templates/news.html")),
+            ("news.txt", include_str!("../templates/news.txt")),
+            ("subscribe.html", include_str!("../templates/subscribe.html")),
         ] {
             if let Err(e) = env.add_template(name, source) {
                 // The templates are compiled into the binary; a test renders each one.
@@ -71,7 +74,7 @@ fn markup_formatter(
         .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "could not write template output"))
 }
 
-fn render(name: &str, ctx: minijinja::Value) -> String {
+pub(crate) fn render(name: &str, ctx: minijinja::Value) -> String {
     templates().get_template(name).and_then(|t| t.render(ctx)).unwrap_or_else(|e| {
         tracing::error!(template = name, error = %e, "template failed to render");
         String::new()
@@ -204,10 +207,10 @@ fn latency(d: std::time::Duration) -> String {
 pub const RECENT_DAYS: i64 = 7;
 
 /// Formats times in the page's time zone.
-struct Local(chrono_tz::Tz);
+pub(crate) struct Local(pub(crate) chrono_tz::Tz);
 
 impl Local {
-    fn at(&self, t: DateTime<Utc>) -> String {
+    pub(crate) fn at(&self, t: DateTime<Utc>) -> String {
         t.with_timezone(&self.0).format("%Y-%m-%d %H:%M %Z").to_string()
     }
 }

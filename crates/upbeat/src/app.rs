@@ -125,6 +125,9 @@ impl Application {
             Arc::clone(&clock),
             Arc::clone(&telemetry),
         )?);
+        // Before anything is served: what is already in the log when the outbox first starts is
+        // history, what comes after is news.
+        outbox.begin().await.context("cannot start the outbox")?;
         let background = vec![
             tokio::spawn(outbox.run(stop_rx.clone())),
             tokio::spawn(crate::deadlines::run(Arc::clone(&engine), deadlines_rx, stop_rx.clone())),

@@ -52,6 +52,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Works with the alert channels of the configuration.
+    Channel {
+        #[command(subcommand)]
+        command: ChannelCommand,
+    },
     /// Manages API tokens.
     Token {
         #[command(subcommand)]
@@ -237,6 +242,18 @@ pub enum ConfigCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum ChannelCommand {
+    /// Sends a test message to one channel now, directly (not through the outbox), and says what
+    /// the receiver answered. Exits 1 when it was not delivered.
+    Test {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The channel's id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum TokenCommand {
     /// Creates a token and prints it, alone, on stdout. Only its hash is stored.
     Create {
@@ -381,6 +398,16 @@ pub async fn run(cli: Cli) -> Exit {
             }
             Err(exit) => exit,
         },
+        Command::Channel { command: ChannelCommand::Test { config, id } } => {
+            let config = match load_config(&config.config) {
+                Ok(c) => c,
+                Err(exit) => return exit,
+            };
+            match test_channel(&config, &id).await {
+                Ok(()) => Exit::Ok,
+                Err(e) => Exit::Failed(e),
+            }
+        }
         Command::Token { command: TokenCommand::Create { name, scope, db } } => {
             let result: anyhow::Result<String> = async {
                 let store = upbeat_store::open(&db.db).await?;
@@ -697,6 +724,30 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+/// `upbeat channel test ID`.
+async fn test_channel(config: &Config, id: &str) -> anyhow::Result<()> {
+    use crate::outbox::retry::Verdict;
+    let Some(channel) = config.channel(id) else {
+        let known: Vec<&str> = config.channels.iter().map(|c| c.id.as_str()).collect();
+        anyhow::bail!("no channel has id `{id}`; the configuration has: {}", known.join(", "));
+    };
+    let now = SystemClock.now();
+    let alert = upbeat_core::notify::Alert::test(&config.page, now);
+    let rendered =
+        upbeat_core::notify::render(channel, &alert, &|name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?;
+    let sender = crate::outbox::send::Sender::new(config)?;
+    let key = format!("test:{}:{}", channel.id, now.timestamp_millis());
+    match sender.send(rendered, &key, Vec::new(), &SystemClock).await {
+        Verdict::Delivered => {
+            println!("{id}: delivered");
+            Ok(())
+        }
+        Verdict::Transient { error, .. } => anyhow::bail!("{id}: not delivered (a retry might work): {error}"),
+        Verdict::Permanent { error } => anyhow::bail!("{id}: not delivered: {error}"),
+        Verdict::Cancelled { reason } => anyhow::bail!("{id}: not sent: {reason}"),
     }
 }
 

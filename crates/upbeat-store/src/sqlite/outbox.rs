@@ -13,9 +13,11 @@ const ROWS_PER_INSERT: usize = 2_000;
 
 pub(super) async fn events_after(pool: &SqlitePool, seq: i64, limit: usize) -> Result<Vec<EventRow>> {
     let rows = sqlx::query(
-        "SELECT e.seq, e.at, e.kind, e.monitor_id, e.outage_id, e.incident_id, e.update_id,
-                COALESCE(m.origin = 'import', 0) AS imported
+        "SELECT e.seq, e.at, e.kind, e.monitor_id, e.outage_id, e.incident_id, e.update_id, e.maintenance_id,
+                e.subscriber_id,
+                COALESCE(m.origin = 'import', 0) OR i.source_key IS NOT NULL OR mt.source_key IS NOT NULL AS imported
          FROM events e LEFT JOIN monitors m ON m.id = e.monitor_id
+           LEFT JOIN incidents i ON i.id = e.incident_id LEFT JOIN maintenances mt ON mt.id = e.maintenance_id
          WHERE e.seq > ? ORDER BY e.seq LIMIT ?",
     )
     .bind(seq)
@@ -32,6 +34,8 @@ pub(super) async fn events_after(pool: &SqlitePool, seq: i64, limit: usize) -> R
                 outage: row.try_get("outage_id")?,
                 incident: row.try_get("incident_id")?,
                 update: row.try_get("update_id")?,
+                maintenance: row.try_get("maintenance_id")?,
+                subscriber: row.try_get("subscriber_id")?,
                 imported: row.try_get("imported")?,
             })
         })
@@ -131,6 +135,7 @@ pub(super) async fn finish(
         Attempt::Sent => ("sent", None, None, Some(ms(now))),
         Attempt::Retry { at, error } => ("pending", Some(ms(*at)), Some(error.as_str()), None),
         Attempt::Dead { error } => ("dead", None, Some(error.as_str()), None),
+        Attempt::Cancelled { reason } => ("cancelled", None, Some(reason.as_str()), None),
     };
     let done = sqlx::query(
         "UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = COALESCE(?, next_attempt_at),
@@ -148,19 +153,35 @@ pub(super) async fn finish(
     Ok(done.rows_affected() == 1)
 }
 
+const STATS: &str = "SELECT COALESCE(SUM(status = 'pending'), 0) AS pending, COALESCE(SUM(status = 'dead'), 0) AS dead,
+        COALESCE(SUM(status = 'sent'), 0) AS sent, COALESCE(SUM(status = 'cancelled'), 0) AS cancelled, MIN(CASE WHEN status = 'pending' THEN created_at END) AS oldest
+     FROM deliveries";
+
 pub(super) async fn stats(pool: &SqlitePool) -> Result<OutboxStats> {
-    let row = sqlx::query(
-        "SELECT COALESCE(SUM(status = 'pending'), 0) AS pending, COALESCE(SUM(status = 'dead'), 0) AS dead,
-                COALESCE(SUM(status = 'sent'), 0) AS sent,
-                MIN(CASE WHEN status = 'pending' THEN created_at END) AS oldest
-         FROM deliveries",
+    stats_row(&sqlx::query(STATS).fetch_one(pool).await?)
+}
+
+pub(super) async fn event_stats(pool: &SqlitePool, event_seq: i64) -> Result<OutboxStats> {
+    let sql = format!("{STATS} WHERE event_seq = ?");
+    stats_row(&sqlx::query(sqlx::AssertSqlSafe(sql)).bind(event_seq).fetch_one(pool).await?)
+}
+
+pub(super) async fn release(pool: &SqlitePool, owner: &str) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND status = 'pending'",
     )
-    .fetch_one(pool)
+    .bind(owner)
+    .execute(pool)
     .await?;
+    Ok(done.rows_affected())
+}
+
+fn stats_row(row: &sqlx::sqlite::SqliteRow) -> Result<OutboxStats> {
     Ok(OutboxStats {
         pending: row.try_get::<i64, _>("pending")?.max(0) as u64,
         dead: row.try_get::<i64, _>("dead")?.max(0) as u64,
         sent: row.try_get::<i64, _>("sent")?.max(0) as u64,
+        cancelled: row.try_get::<i64, _>("cancelled")?.max(0) as u64,
         oldest_pending: row.try_get::<Option<i64>, _>("oldest")?.map(time),
     })
 }

@@ -2,31 +2,33 @@
 //! recipient, in one transaction with the reader's cursor), and workers claim, send, retry and
 //! give up on them. See `ARCHITECTURE.md`.
 
+pub mod mail;
 pub mod retry;
+pub mod send;
+mod subscribers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use upbeat_core::notify::{Alert, AlertMonitor, Channel, ChannelKind, RateDecision, Rendered, render, wants};
+use upbeat_core::notify::{Alert, AlertMonitor, Channel, RateDecision, render, wants};
 use upbeat_core::{Config, MonitorId, Status};
 use upbeat_store::{Attempt, Delivery, EventRow, NewDelivery, OutageQuery, Store};
 use upbeat_web::Runtime;
 
 use crate::clock::Clock;
 use crate::telemetry::Telemetry;
-use retry::{Verdict, http_verdict, next_attempt};
+use retry::{Verdict, next_attempt};
+use send::Sender;
 
 /// The event-log reader that turns events into team alerts.
 pub const READER: &str = "alerts";
 /// How long a claimed delivery is ours: longer than any one attempt (its timeout), so a lease
 /// runs out only when its worker is gone.
 const LEASE: Duration = Duration::from_secs(120);
-const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// Deliveries claimed, and sent concurrently, per turn.
 const BATCH: usize = 32;
 const EVENTS_PER_TURN: usize = 500;
@@ -40,11 +42,58 @@ pub struct Outbox {
     runtime: Arc<dyn Runtime>,
     clock: Arc<dyn Clock>,
     telemetry: Arc<Telemetry>,
-    http: reqwest::Client,
-    /// This process's name on leases.
+    sender: Sender,
+    /// This node's name on leases: the same after a restart, so it takes back at once what it
+    /// held when it stopped.
     owner: String,
     /// When each rate-limited channel last sent, for its limit.
     sent: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
+    /// The key that signs subscribers' links, read once.
+    key: tokio::sync::OnceCell<Vec<u8>>,
+}
+
+/// Who a delivery is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Recipient {
+    /// A team channel; `reminder` is 0 for the first notice, n for the nth reminder.
+    Channel {
+        id: String,
+        reminder: u32,
+    },
+    Subscriber(i64),
+}
+
+impl Recipient {
+    fn parse(text: &str) -> Option<Recipient> {
+        if let Some(id) = text.strip_prefix("channel:") {
+            return Some(Recipient::Channel { id: id.to_owned(), reminder: 0 });
+        }
+        if let Some(rest) = text.strip_prefix("reminder:") {
+            let (n, id) = rest.split_once(":channel:")?;
+            return Some(Recipient::Channel { id: id.to_owned(), reminder: n.parse().ok()? });
+        }
+        text.strip_prefix("subscriber:")?.parse().ok().map(Recipient::Subscriber)
+    }
+}
+
+impl std::fmt::Display for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recipient::Channel { id, reminder: 0 } => write!(f, "channel:{id}"),
+            Recipient::Channel { id, reminder } => write!(f, "reminder:{reminder}:channel:{id}"),
+            Recipient::Subscriber(id) => write!(f, "subscriber:{id}"),
+        }
+    }
+}
+
+/// This machine's name and the server's port: stable across restarts, distinct between nodes.
+fn node_name(config: &Config) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}:{}", config.server.listen.port())
 }
 
 impl Outbox {
@@ -55,25 +104,42 @@ impl Outbox {
         clock: Arc<dyn Clock>,
         telemetry: Arc<Telemetry>,
     ) -> anyhow::Result<Outbox> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(SEND_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("upbeat/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("cannot build the alerts' HTTP client")?;
-        let mut nonce = [0u8; 6];
-        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        let owner = format!("{}-{}", std::process::id(), hex::encode(nonce));
-        Ok(Outbox { store, config, runtime, clock, telemetry, http, owner, sent: Mutex::new(HashMap::new()) })
+        let sender = Sender::new(&config)?;
+        let owner = node_name(&config);
+        Ok(Outbox {
+            store,
+            config,
+            runtime,
+            clock,
+            telemetry,
+            sender,
+            owner,
+            sent: Mutex::new(HashMap::new()),
+            key: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// Starts the log's readers at its end the first time the outbox runs on a database:
+    /// history is not news. Called before the server takes requests, so nothing it is asked for
+    /// can fall before the start.
+    pub async fn begin(&self) -> anyhow::Result<()> {
+        for reader in [READER, subscribers::NEWS_READER] {
+            if self.store.outbox_cursor(reader).await?.is_none() {
+                let last = self.store.last_event_seq().await?;
+                self.store.enqueue(reader, last, &[], self.clock.now()).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs until `stop` turns true.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
-        if self.config.channels.iter().any(|c| matches!(c.kind, ChannelKind::Email(_))) {
-            tracing::warn!(
-                "email channels are configured, but sending email is not built yet: those alerts are dead-lettered"
-            );
+        // What this node was sending when it stopped (or was killed) is due again now, not when
+        // its leases run out.
+        match self.store.release(&self.owner).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deliveries = n, "taking back deliveries this node held when it stopped"),
+            Err(e) => tracing::warn!(error = %e, "could not take back this node's deliveries"),
         }
         let mut last_count = tokio::time::Instant::now() - COUNT_EVERY;
         loop {
@@ -83,6 +149,9 @@ impl Outbox {
             if let Err(e) = self.dispatch().await {
                 tracing::warn!(error = %e, "could not read events into the outbox");
             }
+            if let Err(e) = self.fan_out().await {
+                tracing::warn!(error = %e, "could not read events into subscriber deliveries");
+            }
             let busy = match self.deliver_due().await {
                 Ok(n) => n == BATCH,
                 Err(e) => {
@@ -91,9 +160,12 @@ impl Outbox {
                 }
             };
             // Counting reads the whole table: every few seconds is enough for a gauge and a
-            // 15-minute health threshold.
+            // 15-minute health threshold. Maintenance edges are noticed as often.
             if last_count.elapsed() >= COUNT_EVERY {
                 last_count = tokio::time::Instant::now();
+                if let Err(e) = self.maintenance_edges().await {
+                    tracing::warn!(error = %e, "could not log maintenance windows starting or ending");
+                }
                 if let Err(e) = self.count().await {
                     tracing::warn!(error = %e, "could not count the outbox");
                 }
@@ -118,31 +190,52 @@ impl Outbox {
     }
 
     /// Reads new events into deliveries, one per event and interested channel, in one
-    /// transaction with the reader's cursor. The first run starts at the end of the log: history
-    /// is not news.
+    /// transaction with the reader's cursor (which [`Outbox::begin`] set).
     pub async fn dispatch(&self) -> anyhow::Result<usize> {
         let now = self.clock.now();
-        let cursor = match self.store.outbox_cursor(READER).await? {
-            Some(cursor) => cursor,
-            None => {
-                let last = self.store.last_event_seq().await?;
-                self.store.enqueue(READER, last, &[], now).await?;
-                return Ok(0);
-            }
-        };
+        let cursor = self.store.outbox_cursor(READER).await?.unwrap_or_default();
         let events = self.store.events_after(cursor, EVENTS_PER_TURN).await?;
         let Some(last) = events.last().map(|e| e.seq) else { return Ok(0) };
         let mut deliveries = Vec::new();
         for event in &events {
+            let renotify = match (event.kind.as_str(), &event.monitor) {
+                ("outage_opened", Some(id)) => self.config.monitor(id.as_str()).and_then(|m| m.renotify),
+                _ => None,
+            };
             for channel in self.recipients(event).await? {
                 deliveries.push(NewDelivery {
                     event_seq: event.seq,
-                    recipient: format!("channel:{channel}"),
+                    recipient: Recipient::Channel { id: channel.clone(), reminder: 0 }.to_string(),
                     not_before: now,
                 });
+                // The first reminder waits its turn; each one sent enqueues the next while the
+                // outage stays open.
+                if let Some(every) = renotify {
+                    deliveries.push(NewDelivery {
+                        event_seq: event.seq,
+                        recipient: Recipient::Channel { id: channel, reminder: 1 }.to_string(),
+                        not_before: event.at + chrono::Duration::from_std(every).unwrap_or(chrono::Duration::MAX),
+                    });
+                }
             }
         }
         Ok(self.store.enqueue(READER, last, &deliveries, now).await?)
+    }
+
+    /// Logs maintenance windows that started or completed lately (once each: the log's dedup
+    /// key), so subscribers and channels hear of it. An edge more than an hour old is history.
+    async fn maintenance_edges(&self) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let fresh = chrono::Duration::hours(1);
+        // Windows that end after an hour ago: in progress, ended within the hour, or ahead.
+        for window in self.store.maintenances(200, Some(now - fresh)).await? {
+            if window.scheduled_until <= now {
+                self.store.maintenance_edge(window.id, "maintenance_completed", window.scheduled_until).await?;
+            } else if window.scheduled_for <= now && now - window.scheduled_for < fresh {
+                self.store.maintenance_edge(window.id, "maintenance_started", window.scheduled_for).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The channels an event goes to: the monitor's (every channel unless it names some) that
@@ -198,6 +291,15 @@ impl Outbox {
                 let Some(update) = incident.updates.iter().find(|u| u.id == update) else { return Ok(None) };
                 Ok(Some(Alert::incident(page, &incident, update)))
             }
+            "maintenance_started" | "maintenance_completed" => {
+                let Some(id) = event.maintenance else { return Ok(None) };
+                let Some(window) = self.store.maintenance(id).await? else { return Ok(None) };
+                Ok(Some(if event.kind == "maintenance_started" {
+                    Alert::maintenance_started(page, &window, event.at)
+                } else {
+                    Alert::maintenance_ended(page, &window, event.at)
+                }))
+            }
             _ => Ok(None),
         }
     }
@@ -228,6 +330,7 @@ impl Outbox {
         let now = self.clock.now();
         let attempt = match verdict {
             Verdict::Delivered => Attempt::Sent,
+            Verdict::Cancelled { reason } => Attempt::Cancelled { reason },
             Verdict::Permanent { error } => Attempt::Dead { error },
             Verdict::Transient { error, retry_after } => {
                 match next_attempt(delivery.created_at, delivery.attempts + 1, retry_after, jitter(), now) {
@@ -244,6 +347,9 @@ impl Outbox {
             Attempt::Dead { error } => {
                 tracing::error!(key = %delivery.key, to = %delivery.recipient, %error, "alert given up on")
             }
+            Attempt::Cancelled { reason } => {
+                tracing::info!(key = %delivery.key, to = %delivery.recipient, %reason, "message not sent")
+            }
         }
         if let Err(e) = self.store.finish(delivery.id, &self.owner, &attempt, now).await {
             // The lease runs out and another turn retries it: sent again at worst, never lost.
@@ -251,15 +357,35 @@ impl Outbox {
         }
     }
 
-    /// One attempt: find the channel and the event, render, respect the rate limit, send.
+    /// One attempt: find who it is for and the event, render, respect the rate limit, send.
     async fn attempt(&self, delivery: &Delivery) -> anyhow::Result<Verdict> {
-        let channel_id = delivery.recipient.strip_prefix("channel:").context("unknown recipient")?;
+        let event = self.store.events_after(delivery.event_seq - 1, 1).await?.into_iter().next();
+        let Some(event) = event.filter(|e| e.seq == delivery.event_seq) else { anyhow::bail!("the event is gone") };
+        match Recipient::parse(&delivery.recipient) {
+            Some(Recipient::Channel { id, reminder }) => self.to_channel(delivery, &event, &id, reminder).await,
+            Some(Recipient::Subscriber(id)) => self.to_subscriber(delivery, &event, id).await,
+            None => anyhow::bail!("unknown recipient `{}`", delivery.recipient),
+        }
+    }
+
+    async fn to_channel(
+        &self,
+        delivery: &Delivery,
+        event: &EventRow,
+        channel_id: &str,
+        reminder: u32,
+    ) -> anyhow::Result<Verdict> {
         let Some(channel) = self.config.channels.iter().find(|c| c.id == channel_id) else {
             anyhow::bail!("the channel `{channel_id}` is no longer configured");
         };
-        let event = self.store.events_after(delivery.event_seq - 1, 1).await?.into_iter().next();
-        let Some(event) = event.filter(|e| e.seq == delivery.event_seq) else { anyhow::bail!("the event is gone") };
-        let Some(alert) = self.alert_for(&event).await? else { anyhow::bail!("the event no longer alerts") };
+        let Some(mut alert) = self.alert_for(event).await? else { anyhow::bail!("the event no longer alerts") };
+        if reminder > 0 {
+            let still_open = alert.outage.as_ref().is_some_and(|o| o.ended_at.is_none());
+            if !still_open {
+                return Ok(Verdict::Cancelled { reason: "the outage is over".to_owned() });
+            }
+            alert = alert.reminder(reminder, self.clock.now());
+        }
         if let Some(wait) = self.rate_limited(channel) {
             return Ok(Verdict::Transient {
                 error: format!("rate limit of channel `{}`", channel.id),
@@ -267,26 +393,27 @@ impl Outbox {
             });
         }
         let rendered = render(channel, &alert, &|name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?;
-        let request = match rendered {
-            Rendered::Http(request) => request,
-            Rendered::Email { .. } => anyhow::bail!("sending email is not built yet"),
-        };
-        let mut builder = self.http.request(request.method.clone(), &request.url);
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
+        let verdict = self.sender.send(rendered, &delivery.key, Vec::new(), self.clock.as_ref()).await;
+        if reminder > 0 && matches!(verdict, Verdict::Delivered) {
+            self.next_reminder(delivery, event, channel_id, reminder).await;
         }
-        // Receivers that dedupe can: the same delivery always carries the same key.
-        builder = builder.header("Idempotency-Key", &delivery.key).body(request.body);
-        Ok(match builder.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let retry_after =
-                    response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
-                let body = response.text().await.unwrap_or_default();
-                http_verdict(status, retry_after.as_deref(), self.clock.now(), &body)
-            }
-            Err(e) => Verdict::Transient { error: format!("cannot reach the receiver: {e}"), retry_after: None },
-        })
+        Ok(verdict)
+    }
+
+    /// Enqueues the reminder after `reminder`, `renotify` from now.
+    async fn next_reminder(&self, delivery: &Delivery, event: &EventRow, channel: &str, reminder: u32) {
+        let every = event.monitor.as_ref().and_then(|id| self.config.monitor(id.as_str())).and_then(|m| m.renotify);
+        let Some(every) = every else { return };
+        let now = self.clock.now();
+        let next = NewDelivery {
+            event_seq: delivery.event_seq,
+            recipient: Recipient::Channel { id: channel.to_owned(), reminder: reminder + 1 }.to_string(),
+            not_before: now + chrono::Duration::from_std(every).unwrap_or(chrono::Duration::MAX),
+        };
+        // The cursor only moves forward: 0 leaves it where it is.
+        if let Err(e) = self.store.enqueue(READER, 0, &[next], now).await {
+            tracing::warn!(key = %delivery.key, error = %e, "could not enqueue the next reminder");
+        }
     }
 
     /// How long to wait when `channel`'s rate limit is reached; records a send otherwise.

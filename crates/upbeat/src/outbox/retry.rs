@@ -24,6 +24,10 @@ pub enum Verdict {
     Permanent {
         error: String,
     },
+    /// Not sent, rightly: the subscriber left, the outage a reminder was for is over.
+    Cancelled {
+        reason: String,
+    },
 }
 
 /// An HTTP answer's verdict: 2xx delivered; 408, 429 and 5xx transient (honouring

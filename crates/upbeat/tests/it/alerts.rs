@@ -2,90 +2,11 @@
 //! once per event, a receiver that fails and then asks to wait is retried until it takes it, and
 //! one that answers 404 is given up on at once.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
-use crate::helpers::{Mode, Target, TestApp, db_url, eventually};
-
-/// One request a receiver got: its path, headers (lowercase names) and body, and what it answered.
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
-    status: u16,
-}
-
-type Log = Arc<Mutex<Vec<Received>>>;
-
-/// A receiver: `/ok` takes everything; `/flaky` answers 500, then 429 with `Retry-After: 1`, then
-/// 200, for each delivery key; `/gone` answers 404.
-async fn receiver() -> (u16, Log) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let log: Log = Arc::default();
-    let shared = Arc::clone(&log);
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let log = Arc::clone(&shared);
-            tokio::spawn(async move {
-                let mut data = Vec::new();
-                let mut buf = [0u8; 4096];
-                let (head_end, length) = loop {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => data.extend_from_slice(&buf[..n]),
-                    }
-                    if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&data[..end]).to_lowercase();
-                        let length = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
-                            .unwrap_or(0usize);
-                        break (end + 4, length);
-                    }
-                };
-                while data.len() < head_end + length {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => data.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&data[..head_end - 4]).into_owned();
-                let mut lines = head.lines();
-                let path = lines.next().unwrap_or("").split(' ').nth(1).unwrap_or("").to_owned();
-                let headers: BTreeMap<String, String> = lines
-                    .filter_map(|l| l.split_once(':'))
-                    .map(|(n, v)| (n.trim().to_lowercase(), v.trim().to_owned()))
-                    .collect();
-                let body = data[head_end..head_end + length].to_vec();
-                let (status, extra) = {
-                    let mut log = log.lock().unwrap();
-                    let key = headers.get("idempotency-key").cloned().unwrap_or_default();
-                    let before =
-                        log.iter().filter(|r| r.path == path && r.headers.get("idempotency-key") == Some(&key)).count();
-                    let answer = match (path.as_str(), before) {
-                        ("/gone", _) => (404, ""),
-                        ("/flaky", 0) => (500, ""),
-                        ("/flaky", 1) => (429, "Retry-After: 1\r\n"),
-                        _ => (200, ""),
-                    };
-                    log.push(Received { path: path.clone(), headers, body, status: answer.0 });
-                    answer
-                };
-                let reply = format!("HTTP/1.1 {status} X\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n");
-                let _ = stream.write_all(reply.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    (port, log)
-}
+use crate::helpers::{Mode, Received, Target, TestApp, db_url, eventually, receiver};
 
 fn config(target: &Target, port: u16) -> String {
     format!(
