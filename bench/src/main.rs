@@ -5,6 +5,7 @@
 //! child process, so the target's CPU is not counted against upbeat.
 
 mod import;
+mod outbox;
 mod pings;
 mod procfs;
 mod run;
@@ -25,6 +26,8 @@ enum Command {
     Run(run::RunArgs),
     /// Times `upbeat import` of the reference feed and of a generated feed; peak memory too.
     Import(import::ImportArgs),
+    /// One incident update to N subscribers: fan-out time, delivery rate, CPU and peak memory.
+    Outbox(outbox::OutboxArgs),
     /// Heartbeat pings per second and their latency, for 1 and for many distinct checks.
     Pings(pings::PingArgs),
     /// The target: answers every request `200 OK`, a 2-byte body and `Connection: close`.
@@ -36,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         Command::Run(args) => run::main(args),
         Command::Import(args) => import::main(args),
         Command::Pings(args) => pings::main(args),
+        Command::Outbox(args) => outbox::main(args),
         Command::Target(args) => target::main(args),
     }
 }

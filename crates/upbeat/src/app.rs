@@ -121,7 +121,6 @@ impl Application {
         let outbox = Arc::new(crate::outbox::Outbox::new(
             Arc::clone(&store),
             Arc::clone(&config),
-            engine.clone(),
             Arc::clone(&clock),
             Arc::clone(&telemetry),
         )?);

@@ -15,9 +15,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use upbeat_core::notify::{Alert, AlertMonitor, Channel, RateDecision, render, wants};
-use upbeat_core::{Config, MonitorId, Status};
+use upbeat_core::{Config, MonitorId};
 use upbeat_store::{Attempt, Delivery, EventRow, NewDelivery, OutageQuery, Store};
-use upbeat_web::Runtime;
 
 use crate::clock::Clock;
 use crate::telemetry::Telemetry;
@@ -39,7 +38,6 @@ const COUNT_EVERY: Duration = Duration::from_secs(2);
 pub struct Outbox {
     store: Arc<dyn Store>,
     config: Arc<Config>,
-    runtime: Arc<dyn Runtime>,
     clock: Arc<dyn Clock>,
     telemetry: Arc<Telemetry>,
     sender: Sender,
@@ -100,7 +98,6 @@ impl Outbox {
     pub fn new(
         store: Arc<dyn Store>,
         config: Arc<Config>,
-        runtime: Arc<dyn Runtime>,
         clock: Arc<dyn Clock>,
         telemetry: Arc<Telemetry>,
     ) -> anyhow::Result<Outbox> {
@@ -109,7 +106,6 @@ impl Outbox {
         Ok(Outbox {
             store,
             config,
-            runtime,
             clock,
             telemetry,
             sender,
@@ -240,21 +236,17 @@ impl Outbox {
 
     /// The channels an event goes to: the monitor's (every channel unless it names some) that
     /// want its kind, unless it is suppressed: imported history, an outage that began in
-    /// maintenance, or a monitor whose parent (`depends_on`) is down.
+    /// maintenance, or one that began while a monitor it depends on (`depends_on`) was down.
     async fn recipients(&self, event: &EventRow) -> anyhow::Result<Vec<String>> {
         if event.imported {
             return Ok(Vec::new());
         }
         let Some(alert) = self.alert_for(event).await? else { return Ok(Vec::new()) };
         let monitor = event.monitor.as_ref().and_then(|id| self.config.monitor(id.as_str()));
-        if let Some(m) = monitor
-            && let Some(parent) = self
-                .config
-                .dependencies(&m.id)
-                .into_iter()
-                .find(|p| self.runtime.monitor(p.as_str()).is_some_and(|v| v.state == Status::Down))
+        if let (Some(m), Some(outage)) = (monitor, &event.outage)
+            && let Some(parent) = self.down_parent(m, outage).await?
         {
-            tracing::info!(monitor_id = %m.id, %parent, "not alerting: a monitor it depends on is down");
+            tracing::info!(monitor_id = %m.id, %parent, "not alerting: a monitor it depends on was down when it went down");
             return Ok(Vec::new());
         }
         let candidates = match monitor {
@@ -262,6 +254,29 @@ impl Outbox {
             None => self.config.channels.iter().collect(),
         };
         Ok(candidates.into_iter().filter(|c| wants(c, alert.event)).map(|c| c.id.clone()).collect())
+    }
+
+    /// The monitor `m` depends on (directly or not) that was already down when `m`'s outage
+    /// began. Judged by the stored outages, not the live state, so the outage's opening and its
+    /// closing are both alerted or both not.
+    async fn down_parent(&self, m: &upbeat_core::monitor::Monitor, outage: &str) -> anyhow::Result<Option<MonitorId>> {
+        let parents = self.config.dependencies(&m.id);
+        if parents.is_empty() {
+            return Ok(None);
+        }
+        let Some(outage) = self.outage(&m.id, outage).await? else { return Ok(None) };
+        for parent in parents {
+            let query = OutageQuery {
+                monitor: Some((*parent).clone()),
+                since: Some(outage.started_at),
+                limit: 100,
+                ..OutageQuery::default()
+            };
+            if self.store.outages(&query).await?.iter().any(|o| o.started_at <= outage.started_at) {
+                return Ok(Some((*parent).clone()));
+            }
+        }
+        Ok(None)
     }
 
     /// The alert an event tells of; `None` for events that alert nobody (an outage in
@@ -380,8 +395,11 @@ impl Outbox {
         };
         let Some(mut alert) = self.alert_for(event).await? else { anyhow::bail!("the event no longer alerts") };
         if reminder > 0 {
-            let still_open = alert.outage.as_ref().is_some_and(|o| o.ended_at.is_none());
-            if !still_open {
+            let outage = match (&event.monitor, &event.outage) {
+                (Some(monitor), Some(id)) => self.outage(monitor, id).await?,
+                _ => None,
+            };
+            if outage.is_none_or(|o| o.ended_at.is_some()) {
                 return Ok(Verdict::Cancelled { reason: "the outage is over".to_owned() });
             }
             alert = alert.reminder(reminder, self.clock.now());

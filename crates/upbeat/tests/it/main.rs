@@ -7,13 +7,16 @@ mod helpers;
 
 mod alerts;
 mod api;
+mod channels;
 mod cli;
 mod cli_incidents;
 mod feed_snapshot;
 mod heartbeat;
 mod import;
 mod incidents;
+mod mail;
 mod maintenance;
 mod metrics;
 mod monitoring;
 mod restart;
+mod subscribers;
