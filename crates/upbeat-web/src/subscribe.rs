@@ -173,7 +173,7 @@ async fn from_link(
     purpose: LinkPurpose,
     token: &str,
     root: &str,
-) -> Result<(Vec<u8>, Subscriber), Response> {
+) -> Result<Subscriber, Response> {
     let key = subscription_key(state.store.as_ref()).await.map_err(|_| unavailable(state, root))?;
     let heading = match purpose {
         LinkPurpose::Confirm => "Confirm your subscription",
@@ -185,7 +185,7 @@ async fn from_link(
     };
     let id = verify(&key, purpose, token, (state.now)()).map_err(|e: LinkError| refused(e.to_string()))?;
     match state.store.subscriber(id).await {
-        Ok(Some(s)) => Ok((key, s)),
+        Ok(Some(s)) => Ok(s),
         Ok(None) => Err(refused("This subscription no longer exists.".to_owned())),
         Err(_) => Err(unavailable(state, root)),
     }
@@ -193,7 +193,7 @@ async fn from_link(
 
 async fn confirm(State(state): State<AppState>, axum::extract::Path(token): axum::extract::Path<String>) -> Response {
     let root = "../../";
-    let (_, subscriber) = match from_link(&state, LinkPurpose::Confirm, &token, root).await {
+    let subscriber = match from_link(&state, LinkPurpose::Confirm, &token, root).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -210,22 +210,21 @@ async fn confirm(State(state): State<AppState>, axum::extract::Path(token): axum
     }
 }
 
+fn unsubscribed(state: &AppState, root: &str, address: &str) -> Response {
+    page(state, StatusCode::OK, root, PageText::new("Unsubscribed", format!("{address} gets no more updates.")))
+}
+
 async fn unsubscribe_form(
     State(state): State<AppState>,
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Response {
     let root = "../";
-    let (_, subscriber) = match from_link(&state, LinkPurpose::Unsubscribe, &token, root).await {
+    let subscriber = match from_link(&state, LinkPurpose::Unsubscribe, &token, root).await {
         Ok(found) => found,
         Err(response) => return response,
     };
     if subscriber.unsubscribed_at.is_some() {
-        return page(
-            &state,
-            StatusCode::OK,
-            root,
-            PageText::new("Unsubscribed", format!("{} gets no more updates.", subscriber.address)),
-        );
+        return unsubscribed(&state, root, &subscriber.address);
     }
     let text = PageText {
         form: "unsubscribe",
@@ -241,17 +240,12 @@ async fn unsubscribe(
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Response {
     let root = "../";
-    let (_, subscriber) = match from_link(&state, LinkPurpose::Unsubscribe, &token, root).await {
+    let subscriber = match from_link(&state, LinkPurpose::Unsubscribe, &token, root).await {
         Ok(found) => found,
         Err(response) => return response,
     };
     match state.store.unsubscribe(subscriber.id, (state.now)()).await {
-        Ok(Some(s)) => page(
-            &state,
-            StatusCode::OK,
-            root,
-            PageText::new("Unsubscribed", format!("{} gets no more updates.", s.address)),
-        ),
+        Ok(Some(s)) => unsubscribed(&state, root, &s.address),
         _ => unavailable(&state, root),
     }
 }
