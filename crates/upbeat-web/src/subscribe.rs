@@ -168,12 +168,7 @@ async fn submit(State(state): State<AppState>, Form(fields): Form<Vec<(String, S
 }
 
 /// Which subscriber a link names, or the page that says why it does not work.
-async fn from_link(
-    state: &AppState,
-    purpose: LinkPurpose,
-    token: &str,
-    root: &str,
-) -> Result<Subscriber, Response> {
+async fn from_link(state: &AppState, purpose: LinkPurpose, token: &str, root: &str) -> Result<Subscriber, Response> {
     let key = subscription_key(state.store.as_ref()).await.map_err(|_| unavailable(state, root))?;
     let heading = match purpose {
         LinkPurpose::Confirm => "Confirm your subscription",
