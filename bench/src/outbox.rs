@@ -22,7 +22,7 @@ use upbeat_testkit::smtp::{SinkOptions, SmtpSink};
 
 use crate::procfs;
 
-#[derive(clap::Args, Clone, Debug)]
+#[derive(clap::Args, Debug)]
 pub struct OutboxArgs {
     /// Confirmed subscribers the incident update goes to.
     #[arg(long, default_value_t = 100_000)]
@@ -33,9 +33,6 @@ pub struct OutboxArgs {
     /// The upbeat binary [default: `upbeat` next to this binary, i.e. target/release/upbeat].
     #[arg(long)]
     upbeat: Option<PathBuf>,
-    /// Where the webhook receiver listens (set by the run).
-    #[arg(skip = SocketAddr::from(([127, 0, 0, 1], 0)))]
-    hook: SocketAddr,
 }
 
 pub const HEADER: &str = "| subscribers | email / webhook | enqueued in | all delivered in | deliveries/s | upbeat CPU | upbeat peak RSS | sent / dead / pending |\n|---:|---:|---:|---:|---:|---:|---:|---:|";
@@ -60,7 +57,6 @@ async fn run(args: &OutboxArgs, upbeat: &Path) -> anyhow::Result<String> {
     let dir = tempfile::tempdir()?;
     let sink = SmtpSink::start(SinkOptions::default()).await?;
     let (hook_addr, hooks) = receiver().await?;
-    let args = &OutboxArgs { hook: hook_addr, ..args.clone() };
     let listen: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let config = dir.path().join("bench.toml");
     std::fs::write(
@@ -73,7 +69,7 @@ async fn run(args: &OutboxArgs, upbeat: &Path) -> anyhow::Result<String> {
     )?;
     let db = dir.path().join("bench.db");
     let db_url = format!("sqlite://{}", db.display());
-    let token = seed(&db_url, args).await?;
+    let token = seed(&db_url, args, hook_addr).await?;
     let emails = (0..args.subscribers).filter(|i| i % args.webhook_every != 0).count();
     let webhooks = args.subscribers - emails;
     println!("seeded {} subscribers ({emails} email, {webhooks} webhook) into {}", args.subscribers, db.display());
@@ -163,14 +159,14 @@ async fn run(args: &OutboxArgs, upbeat: &Path) -> anyhow::Result<String> {
 }
 
 /// Writes the subscribers in one statement and an API token; returns the token.
-async fn seed(db_url: &str, args: &OutboxArgs) -> anyhow::Result<String> {
+async fn seed(db_url: &str, args: &OutboxArgs, hook: SocketAddr) -> anyhow::Result<String> {
     let store = upbeat_store::open(db_url).await?;
     let token = upbeat::cli::new_token()?;
     let hash = upbeat_web::auth::token_hash(&token);
     store.create_token("bench", upbeat_core::Scope::Write, &hash, chrono::Utc::now()).await?;
     drop(store);
     let pool = sqlx::SqlitePool::connect(db_url).await?;
-    let hook = format!("http://{}/hook", args.hook);
+    let hook = format!("http://{hook}/hook");
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
          INSERT INTO subscribers (kind, address, address_key, components, created_at, confirmed_at)

@@ -487,6 +487,8 @@ pub enum Rendered {
         subject: String,
         text: String,
         html: String,
+        /// Extra headers, like a subscriber's `List-Unsubscribe`.
+        headers: Vec<(String, String)>,
     },
 }
 

@@ -413,8 +413,6 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deliveries with this status (`pending`, `sent`, `dead`), newest first.
     async fn deliveries(&self, status: &str, limit: usize) -> Result<Vec<Delivery>>;
-    /// Counts deliveries of one event by status, for tests and benchmarks.
-    async fn event_deliveries(&self, event_seq: i64) -> Result<OutboxStats>;
     /// Gives up the leases `owner` holds (a worker stopping, or one starting again under the same
     /// name after a crash): what it had claimed is due again at once.
     async fn release(&self, owner: &str) -> Result<u64>;
@@ -440,6 +438,8 @@ pub trait Store: Send + Sync + 'static {
     async fn maintenance_edge(&self, id: i64, kind: &str, at: DateTime<Utc>) -> Result<bool>;
 
     async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>>;
+    /// One outage by id.
+    async fn outage(&self, id: &str) -> Result<Option<Outage>>;
 
     /// The newest `limit` feed events of public monitors, newest first.
     async fn feed_events(&self, limit: usize) -> Result<Vec<FeedEvent>>;

@@ -472,10 +472,6 @@ impl Store for SqliteStore {
         outbox::list(&self.pool, status, limit).await
     }
 
-    async fn event_deliveries(&self, event_seq: i64) -> Result<OutboxStats> {
-        outbox::event_stats(&self.pool, event_seq).await
-    }
-
     async fn release(&self, owner: &str) -> Result<u64> {
         outbox::release(&self.pool, owner).await
     }
@@ -525,6 +521,15 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn outage(&self, id: &str) -> Result<Option<Outage>> {
+        let row =
+            sqlx::query("SELECT id, monitor_id, started_at, ended_at, cause, in_maintenance FROM outages WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(outage).transpose()
     }
 
     async fn outages(&self, query: &OutageQuery) -> Result<Vec<Outage>> {

@@ -193,6 +193,9 @@ async fn outbox(store: Arc<dyn Store>) {
     assert_eq!(kinds, ["outage_opened", "outage_closed"]);
     assert_eq!(store.last_event_seq().await.unwrap(), events[1].seq);
     assert!(events.iter().all(|e| !e.imported && e.monitor == Some(id("web")) && e.outage.is_some()));
+    let outage = store.outage(events[0].outage.as_deref().unwrap()).await.unwrap().unwrap();
+    assert_eq!((outage.monitor, outage.started_at, outage.ended_at), (id("web"), t(0), Some(t(120))));
+    assert_eq!(store.outage("nope").await.unwrap(), None);
 
     let new = |seq: i64, to: &str| NewDelivery { event_seq: seq, recipient: to.into(), not_before: t(120) };
     let wanted =
@@ -229,6 +232,70 @@ async fn outbox(store: Arc<dyn Store>) {
     assert_eq!((stats.pending, stats.sent, stats.dead, stats.oldest_pending), (1, 1, 1, Some(t(120))));
     let dead = store.deliveries("dead", 10).await.unwrap();
     assert_eq!((dead.len(), dead[0].last_error.as_deref(), dead[0].attempts), (1, Some("HTTP 404"), 1));
+
+    // A worker that starts again under its name takes back its leases at once; what it then
+    // decides not to send is cancelled, not dead.
+    assert_eq!(store.release("a").await.unwrap(), 1);
+    let back = store.claim("a", t(301), lease, 10).await.unwrap();
+    assert_eq!(back.iter().map(|d| d.id).collect::<Vec<_>>(), [again[0].id]);
+    let cancel = Attempt::Cancelled { reason: "the subscriber unsubscribed".into() };
+    assert!(store.finish(back[0].id, "a", &cancel, t(302)).await.unwrap());
+    let stats = store.outbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.cancelled, stats.oldest_pending), (0, 1, None));
+}
+
+/// Subscribers: a confirmation is asked for once per ten minutes at most, an operator's
+/// subscriber needs none, addresses are one subscriber whatever their case, and the fan-out
+/// pages through active subscribers only.
+async fn subscribers(store: Arc<dyn Store>) {
+    use upbeat_core::subscriber::SubscriberKind;
+    use upbeat_store::NewSubscriber;
+    let ann = |address: &str, confirmed: bool| NewSubscriber {
+        kind: SubscriberKind::Email,
+        address: address.into(),
+        components: vec!["api".into()],
+        confirmed,
+    };
+    let first = store.subscribe(&ann("Ann@example.com", false), t(0)).await.unwrap();
+    assert!(first.confirmation_requested);
+    assert_eq!(first.subscriber.state(), "pending");
+    let again = store.subscribe(&ann("ann@EXAMPLE.com", false), t(60)).await.unwrap();
+    assert_eq!((again.subscriber.id, again.confirmation_requested), (first.subscriber.id, false), "too soon");
+    let later = store.subscribe(&ann("ann@example.com", false), t(660)).await.unwrap();
+    assert!(later.confirmation_requested, "ten minutes on, one more");
+    let requests = store.events_after(0, 10).await.unwrap();
+    assert_eq!(requests.iter().filter(|e| e.kind == "subscription_requested").count(), 2);
+    assert!(requests.iter().all(|e| e.subscriber == Some(first.subscriber.id)));
+
+    let bob = store.subscribe(&ann("bob@example.com", true), t(700)).await.unwrap();
+    assert_eq!((bob.subscriber.state(), bob.confirmation_requested), ("active", false));
+    assert_eq!(
+        store.subscribers(0, 10, true).await.unwrap().iter().map(|s| s.id).collect::<Vec<_>>(),
+        [bob.subscriber.id]
+    );
+    let confirmed = store.confirm_subscriber(first.subscriber.id, t(800)).await.unwrap().unwrap();
+    assert_eq!((confirmed.state(), confirmed.confirmed_at), ("active", Some(t(800))));
+    assert_eq!(store.subscribers(0, 1, true).await.unwrap().len(), 1, "a page");
+    assert_eq!(store.subscribers(first.subscriber.id, 10, true).await.unwrap()[0].id, bob.subscriber.id);
+    // Active subscribers are left as they are: the form cannot change someone's filter.
+    let everything = NewSubscriber { components: vec![], ..ann("ann@example.com", false) };
+    let unchanged = store.subscribe(&everything, t(900)).await.unwrap();
+    assert_eq!((unchanged.subscriber.components, unchanged.confirmation_requested), (vec!["api".to_owned()], false));
+    let gone = store.unsubscribe(first.subscriber.id, t(1000)).await.unwrap().unwrap();
+    assert_eq!(gone.state(), "unsubscribed");
+    assert_eq!(store.unsubscribe(first.subscriber.id, t(2000)).await.unwrap().unwrap().unsubscribed_at, Some(t(1000)));
+    assert!(store.delete_subscriber(bob.subscriber.id).await.unwrap());
+    assert!(store.subscribers(0, 10, true).await.unwrap().is_empty());
+
+    let key = store.setting("k", &|| "first".into()).await.unwrap();
+    assert_eq!((key.as_str(), store.setting("k", &|| "second".into()).await.unwrap().as_str()), ("first", "first"));
+}
+
+#[tokio::test]
+async fn sqlite_subscribers() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
+    subscribers(upbeat_store::open(&url).await.unwrap()).await;
 }
 
 #[tokio::test]
@@ -438,6 +505,10 @@ async fn imports(store: Arc<dyn Store>) {
     assert_eq!(store.import(&set, false, &quiet, t(2000)).await.unwrap(), dry);
     let again = store.import(&set, false, &quiet, t(2000)).await.unwrap();
     assert!(again.is_empty() && again.duplicates == 4, "{again:?}");
+    // History alerts nobody: every event the import wrote, outages and incident updates, says so.
+    let events = store.events_after(0, 100).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "incident_update") && events.iter().any(|e| e.kind == "outage_opened"));
+    assert!(events.iter().all(|e| e.imported), "{events:?}");
 
     // The imported outage that was still open is closed by a newer export.
     let mut newer = imported_set();

@@ -5,12 +5,13 @@
 //! The outbox renders a message when it sends it, from ids: what a subscriber reads is the update
 //! as it is then (an edited typo is fixed, a deleted update is not sent).
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use minijinja::context;
 use upbeat_core::Config;
 use upbeat_core::incident::{Incident, IncidentStatus, IncidentUpdate};
 use upbeat_core::maintenance::Maintenance;
+use upbeat_core::notify::{AlertEvent, Rendered};
 
+use crate::incidents::rfc3339;
 use crate::render::{Local, render};
 
 /// What a piece of news is about.
@@ -26,15 +27,7 @@ impl News<'_> {
     /// The event's stable name in webhook bodies.
     pub fn event(&self) -> &'static str {
         match self {
-            News::Incident { incident, update } => {
-                if update.status == IncidentStatus::Resolved {
-                    "incident_resolved"
-                } else if incident.updates.iter().all(|u| u.id >= update.id) {
-                    "incident_opened"
-                } else {
-                    "incident_updated"
-                }
-            }
+            News::Incident { incident, update } => AlertEvent::of_incident_update(incident, update).name(),
             News::MaintenanceScheduled(_) => "maintenance_scheduled",
             News::MaintenanceStarted(_) => "maintenance_started",
             News::MaintenanceCompleted(_) => "maintenance_completed",
@@ -62,6 +55,14 @@ pub struct Letter {
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Letter {
+    /// The letter addressed to `to`.
+    pub fn email(self, to: String) -> Rendered {
+        Rendered::Email { to: vec![to], subject: self.subject, text: self.text, html: self.html, headers: self.headers }
+    }
 }
 
 fn link(config: &Config, path: &str) -> String {
@@ -78,11 +79,21 @@ fn component_names(config: &Config, ids: &[String]) -> String {
 fn letter(config: &Config, subject: String, ctx: minijinja::Value) -> Letter {
     let common = context! { page => config.page.title.clone(), language => config.page.language.clone(), subject => subject.clone() };
     let ctx = context! { ..common, ..ctx };
-    Letter { text: render("news.txt", ctx.clone()), html: render("news.html", ctx), subject }
+    Letter { text: render("news.txt", ctx.clone()), html: render("news.html", ctx), subject, headers: Vec::new() }
 }
 
-/// The mail for `news`, to a subscriber whose unsubscribe link is `unsubscribe`.
+/// The mail for `news`, to a subscriber whose unsubscribe link is `unsubscribe`: in the footer,
+/// and in the headers RFC 2369 and RFC 8058 name, for mail clients' one-click button (a POST).
 pub fn letter_for(config: &Config, news: &News<'_>, unsubscribe: &str) -> Letter {
+    let mut letter = news_letter(config, news, unsubscribe);
+    letter.headers = vec![
+        ("List-Unsubscribe".to_owned(), format!("<{unsubscribe}>")),
+        ("List-Unsubscribe-Post".to_owned(), "List-Unsubscribe=One-Click".to_owned()),
+    ];
+    letter
+}
+
+fn news_letter(config: &Config, news: &News<'_>, unsubscribe: &str) -> Letter {
     let local = Local(config.page.time_zone);
     let page = &config.page.title;
     let footer = format!("You get this because you subscribed to {page} status updates.");
@@ -156,10 +167,6 @@ pub fn confirmation(config: &Config, confirm: &str) -> Letter {
             footer => format!("{page} status updates."),
         },
     )
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The JSON a webhook subscriber gets (schema version 1): `event`, `page`, and `incident` with the

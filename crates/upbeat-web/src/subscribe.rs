@@ -17,7 +17,6 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{DateTime, SecondsFormat, Utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use upbeat_core::Scope;
@@ -26,6 +25,7 @@ use upbeat_core::subscriber::{LinkError, LinkPurpose, Subscriber, SubscriberKind
 use upbeat_store::{NewSubscriber, Store, StoreError};
 
 use crate::auth::Bearer;
+use crate::incidents::rfc3339;
 use crate::params::{ApiPath, JsonBody};
 use crate::render::{Local, render};
 use crate::{ApiError, AppState};
@@ -186,23 +186,23 @@ async fn from_link(state: &AppState, purpose: LinkPurpose, token: &str, root: &s
     }
 }
 
-async fn confirm(State(state): State<AppState>, axum::extract::Path(token): axum::extract::Path<String>) -> Response {
+/// The link handlers answer with a page either way: `Err` is the page saying why a link does not work.
+type Answer = Result<Response, Response>;
+
+async fn confirm(State(state): State<AppState>, axum::extract::Path(token): axum::extract::Path<String>) -> Answer {
     let root = "../../";
-    let subscriber = match from_link(&state, LinkPurpose::Confirm, &token, root).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let subscriber = from_link(&state, LinkPurpose::Confirm, &token, root).await?;
     if subscriber.unsubscribed_at.is_some() {
         let text = PageText::new("Unsubscribed", "This address unsubscribed since; subscribe again to get updates.");
-        return page(&state, StatusCode::OK, root, text);
+        return Ok(page(&state, StatusCode::OK, root, text));
     }
-    match state.store.confirm_subscriber(subscriber.id, (state.now)()).await {
+    Ok(match state.store.confirm_subscriber(subscriber.id, (state.now)()).await {
         Ok(Some(s)) => {
             let text = PageText::new("You are subscribed", format!("{} will get updates from now on.", s.address));
             page(&state, StatusCode::OK, root, text)
         }
         _ => unavailable(&state, root),
-    }
+    })
 }
 
 fn unsubscribed(state: &AppState, root: &str, address: &str) -> Response {
@@ -212,14 +212,11 @@ fn unsubscribed(state: &AppState, root: &str, address: &str) -> Response {
 async fn unsubscribe_form(
     State(state): State<AppState>,
     axum::extract::Path(token): axum::extract::Path<String>,
-) -> Response {
+) -> Answer {
     let root = "../";
-    let subscriber = match from_link(&state, LinkPurpose::Unsubscribe, &token, root).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let subscriber = from_link(&state, LinkPurpose::Unsubscribe, &token, root).await?;
     if subscriber.unsubscribed_at.is_some() {
-        return unsubscribed(&state, root, &subscriber.address);
+        return Ok(unsubscribed(&state, root, &subscriber.address));
     }
     let text = PageText {
         form: "unsubscribe",
@@ -227,22 +224,16 @@ async fn unsubscribe_form(
         action: format!("{root}unsubscribe/{token}"),
         ..PageText::new("Unsubscribe", "")
     };
-    page(&state, StatusCode::OK, root, text)
+    Ok(page(&state, StatusCode::OK, root, text))
 }
 
-async fn unsubscribe(
-    State(state): State<AppState>,
-    axum::extract::Path(token): axum::extract::Path<String>,
-) -> Response {
+async fn unsubscribe(State(state): State<AppState>, axum::extract::Path(token): axum::extract::Path<String>) -> Answer {
     let root = "../";
-    let subscriber = match from_link(&state, LinkPurpose::Unsubscribe, &token, root).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    match state.store.unsubscribe(subscriber.id, (state.now)()).await {
+    let subscriber = from_link(&state, LinkPurpose::Unsubscribe, &token, root).await?;
+    Ok(match state.store.unsubscribe(subscriber.id, (state.now)()).await {
         Ok(Some(s)) => unsubscribed(&state, root, &s.address),
         _ => unavailable(&state, root),
-    }
+    })
 }
 
 #[derive(Serialize)]
@@ -256,10 +247,6 @@ struct SubscriberJson {
     created_at: String,
     confirmed_at: Option<String>,
     unsubscribed_at: Option<String>,
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 impl From<Subscriber> for SubscriberJson {

@@ -740,7 +740,7 @@ async fn test_channel(config: &Config, id: &str) -> anyhow::Result<()> {
         upbeat_core::notify::render(channel, &alert, &|name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?;
     let sender = crate::outbox::send::Sender::new(config)?;
     let key = format!("test:{}:{}", channel.id, now.timestamp_millis());
-    match sender.send(rendered, &key, Vec::new(), &SystemClock).await {
+    match sender.send(rendered, &key, &SystemClock).await {
         Verdict::Delivered => {
             println!("{id}: delivered");
             Ok(())

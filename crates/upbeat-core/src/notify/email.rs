@@ -154,7 +154,8 @@ pub(crate) fn render(spec: &EmailSpec, alert: &Alert) -> super::Rendered {
     let headline = headline(alert);
     let subject = one_line(&format!("[{}] {headline}", alert.page.title));
     let text = format!("{headline}\n\n{}\n-- \n{} · {}\n", plain_body(alert), alert.page.title, alert.page.url);
-    super::Rendered::Email { to: spec.to.clone(), subject: subject.clone(), text, html: html(alert, &subject) }
+    let html = html(alert, &subject);
+    super::Rendered::Email { to: spec.to.clone(), subject, text, html, headers: Vec::new() }
 }
 
 fn html(alert: &Alert, subject: &str) -> String {
@@ -197,7 +198,7 @@ mod tests {
     fn email(alert: &Alert) -> (Vec<String>, String, String, String) {
         let ch = channel("kind = \"email\"\nto = [\"ops@example.com\", \"oncall+upbeat@example.org\"]\n");
         match notify::render(&ch, alert, &no_env).unwrap() {
-            Rendered::Email { to, subject, text, html } => (to, subject, text, html),
+            Rendered::Email { to, subject, text, html, .. } => (to, subject, text, html),
             Rendered::Http(r) => panic!("an email channel rendered {r:?}"),
         }
     }

@@ -28,6 +28,3 @@ CREATE TABLE settings (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-
--- How one event's fan-out is going.
-CREATE INDEX deliveries_by_event ON deliveries (event_seq);

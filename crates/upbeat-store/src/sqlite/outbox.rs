@@ -161,11 +161,6 @@ pub(super) async fn stats(pool: &SqlitePool) -> Result<OutboxStats> {
     stats_row(&sqlx::query(STATS).fetch_one(pool).await?)
 }
 
-pub(super) async fn event_stats(pool: &SqlitePool, event_seq: i64) -> Result<OutboxStats> {
-    let sql = format!("{STATS} WHERE event_seq = ?");
-    stats_row(&sqlx::query(sqlx::AssertSqlSafe(sql)).bind(event_seq).fetch_one(pool).await?)
-}
-
 pub(super) async fn release(pool: &SqlitePool, owner: &str) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND status = 'pending'",

@@ -264,7 +264,7 @@ impl Outbox {
         if parents.is_empty() {
             return Ok(None);
         }
-        let Some(outage) = self.outage(&m.id, outage).await? else { return Ok(None) };
+        let Some(outage) = self.store.outage(outage).await? else { return Ok(None) };
         for parent in parents {
             let query = OutageQuery {
                 monitor: Some((*parent).clone()),
@@ -286,7 +286,7 @@ impl Outbox {
         match event.kind.as_str() {
             "outage_opened" | "outage_closed" => {
                 let (Some(id), Some(outage_id)) = (&event.monitor, &event.outage) else { return Ok(None) };
-                let Some(outage) = self.outage(id, outage_id).await? else { return Ok(None) };
+                let Some(outage) = self.store.outage(outage_id).await? else { return Ok(None) };
                 if outage.in_maintenance {
                     return Ok(None);
                 }
@@ -317,11 +317,6 @@ impl Outbox {
             }
             _ => Ok(None),
         }
-    }
-
-    async fn outage(&self, monitor: &MonitorId, id: &str) -> anyhow::Result<Option<upbeat_core::Outage>> {
-        let query = OutageQuery { monitor: Some(monitor.clone()), limit: 1000, ..OutageQuery::default() };
-        Ok(self.store.outages(&query).await?.into_iter().find(|o| o.id.as_str() == id))
     }
 
     /// Claims what is due and sends it, concurrently; how many were claimed.
@@ -355,12 +350,12 @@ impl Outbox {
             }
         };
         match &attempt {
-            Attempt::Sent => tracing::info!(key = %delivery.key, to = %delivery.recipient, "alert delivered"),
+            Attempt::Sent => tracing::info!(key = %delivery.key, to = %delivery.recipient, "message delivered"),
             Attempt::Retry { at, error } => {
-                tracing::warn!(key = %delivery.key, to = %delivery.recipient, %error, retry_at = %at, "alert not delivered; will retry")
+                tracing::warn!(key = %delivery.key, to = %delivery.recipient, %error, retry_at = %at, "message not delivered; will retry")
             }
             Attempt::Dead { error } => {
-                tracing::error!(key = %delivery.key, to = %delivery.recipient, %error, "alert given up on")
+                tracing::error!(key = %delivery.key, to = %delivery.recipient, %error, "message given up on")
             }
             Attempt::Cancelled { reason } => {
                 tracing::info!(key = %delivery.key, to = %delivery.recipient, %reason, "message not sent")
@@ -395,9 +390,9 @@ impl Outbox {
         };
         let Some(mut alert) = self.alert_for(event).await? else { anyhow::bail!("the event no longer alerts") };
         if reminder > 0 {
-            let outage = match (&event.monitor, &event.outage) {
-                (Some(monitor), Some(id)) => self.outage(monitor, id).await?,
-                _ => None,
+            let outage = match &event.outage {
+                Some(id) => self.store.outage(id).await?,
+                None => None,
             };
             if outage.is_none_or(|o| o.ended_at.is_some()) {
                 return Ok(Verdict::Cancelled { reason: "the outage is over".to_owned() });
@@ -411,7 +406,7 @@ impl Outbox {
             });
         }
         let rendered = render(channel, &alert, &|name| std::env::var(name).ok()).map_err(anyhow::Error::msg)?;
-        let verdict = self.sender.send(rendered, &delivery.key, Vec::new(), self.clock.as_ref()).await;
+        let verdict = self.sender.send(rendered, &delivery.key, self.clock.as_ref()).await;
         if reminder > 0 && matches!(verdict, Verdict::Delivered) {
             self.next_reminder(delivery, event, channel_id, reminder).await;
         }

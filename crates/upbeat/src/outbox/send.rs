@@ -36,16 +36,10 @@ impl Sender {
 
     /// Sends one message; `key` is the delivery's idempotency key, the same on every attempt, so
     /// receivers that dedupe can (`Idempotency-Key` on HTTP, the `Message-ID` of a mail).
-    pub async fn send(
-        &self,
-        rendered: Rendered,
-        key: &str,
-        headers: Vec<(String, String)>,
-        clock: &dyn Clock,
-    ) -> Verdict {
+    pub async fn send(&self, rendered: Rendered, key: &str, clock: &dyn Clock) -> Verdict {
         match rendered {
             Rendered::Http(request) => self.http(request, key, clock).await,
-            Rendered::Email { to, subject, text, html } => {
+            Rendered::Email { to, subject, text, html, headers } => {
                 let Some(mailer) = &self.mailer else {
                     return Verdict::Permanent { error: "no [smtp] is configured to send email through".to_owned() };
                 };

@@ -6,6 +6,7 @@
 //! is sent, and a subscriber who left in the meantime is skipped (`cancelled`).
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use upbeat_core::notify::Rendered;
 use upbeat_core::subscriber::{CONFIRM_FOR, LinkPurpose, SubscriberKind, sign};
 use upbeat_store::{Delivery, EventRow, NewDelivery};
@@ -53,31 +54,38 @@ impl Outbox {
                 Audience::Everyone { components } => {
                     // What came before this event is enqueued first, with the cursor before it.
                     added += self.store.enqueue(NEWS_READER, event.seq - 1, &std::mem::take(&mut singles), now).await?;
-                    let mut after = 0;
-                    loop {
-                        let page = self.store.subscribers(after, PAGE, true).await?;
-                        let Some(tail) = page.last().map(|s| s.id) else { break };
-                        after = tail;
-                        let deliveries: Vec<NewDelivery> = page
-                            .iter()
-                            .filter(|s| s.wants(&components))
-                            .map(|s| NewDelivery {
-                                event_seq: event.seq,
-                                recipient: Recipient::Subscriber(s.id).to_string(),
-                                not_before: now,
-                            })
-                            .collect();
-                        added += self.store.enqueue(NEWS_READER, event.seq - 1, &deliveries, now).await?;
-                        if page.len() < PAGE {
-                            break;
-                        }
-                    }
+                    added += self.to_everyone(event, &components, now).await?;
                     tracing::info!(event = event.seq, kind = %event.kind, "news fanned out to subscribers");
                 }
             }
         }
         added += self.store.enqueue(NEWS_READER, last, &singles, now).await?;
         Ok(added)
+    }
+
+    /// Enqueues `event` for every active subscriber who wants `components`, a page at a time;
+    /// the cursor stays before the event.
+    async fn to_everyone(&self, event: &EventRow, components: &[String], now: DateTime<Utc>) -> anyhow::Result<usize> {
+        let mut added = 0;
+        let mut after = 0;
+        loop {
+            let page = self.store.subscribers(after, PAGE, true).await?;
+            let Some(tail) = page.last().map(|s| s.id) else { return Ok(added) };
+            after = tail;
+            let deliveries: Vec<NewDelivery> = page
+                .iter()
+                .filter(|s| s.wants(components))
+                .map(|s| NewDelivery {
+                    event_seq: event.seq,
+                    recipient: Recipient::Subscriber(s.id).to_string(),
+                    not_before: now,
+                })
+                .collect();
+            added += self.store.enqueue(NEWS_READER, event.seq - 1, &deliveries, now).await?;
+            if page.len() < PAGE {
+                return Ok(added);
+            }
+        }
     }
 
     async fn audience(&self, event: &EventRow) -> anyhow::Result<Audience> {
@@ -138,9 +146,8 @@ impl Outbox {
             }
             let token = sign(key, LinkPurpose::Confirm, id, Some(event.at + CONFIRM_FOR));
             let letter = news::confirmation(&self.config, &format!("{base}subscribe/confirm/{token}"));
-            let to = vec![subscriber.address];
-            let rendered = Rendered::Email { to, subject: letter.subject, text: letter.text, html: letter.html };
-            return Ok(self.sender.send(rendered, &delivery.key, Vec::new(), self.clock.as_ref()).await);
+            let rendered = letter.email(subscriber.address);
+            return Ok(self.sender.send(rendered, &delivery.key, self.clock.as_ref()).await);
         }
         if !subscriber.is_active() {
             return cancel("the subscription was never confirmed");
@@ -150,19 +157,8 @@ impl Outbox {
         let unsubscribe = format!("{base}unsubscribe/{}", sign(key, LinkPurpose::Unsubscribe, id, None));
         match subscriber.kind {
             SubscriberKind::Email => {
-                let letter = news::letter_for(&self.config, &news, &unsubscribe);
-                let rendered = Rendered::Email {
-                    to: vec![subscriber.address],
-                    subject: letter.subject,
-                    text: letter.text,
-                    html: letter.html,
-                };
-                // RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs.
-                let headers = vec![
-                    ("List-Unsubscribe".to_owned(), format!("<{unsubscribe}>")),
-                    ("List-Unsubscribe-Post".to_owned(), "List-Unsubscribe=One-Click".to_owned()),
-                ];
-                Ok(self.sender.send(rendered, &delivery.key, headers, self.clock.as_ref()).await)
+                let rendered = news::letter_for(&self.config, &news, &unsubscribe).email(subscriber.address);
+                Ok(self.sender.send(rendered, &delivery.key, self.clock.as_ref()).await)
             }
             SubscriberKind::Webhook => {
                 let body = news::webhook_body(&self.config, &news, &unsubscribe);
@@ -172,7 +168,7 @@ impl Outbox {
                     headers: vec![("Content-Type".to_owned(), "application/json".to_owned())],
                     body: serde_json::to_vec(&body)?,
                 };
-                Ok(self.sender.send(Rendered::Http(request), &delivery.key, Vec::new(), self.clock.as_ref()).await)
+                Ok(self.sender.send(Rendered::Http(request), &delivery.key, self.clock.as_ref()).await)
             }
         }
     }
