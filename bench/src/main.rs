@@ -4,11 +4,13 @@
 //! `upbeat-bench run` is the benchmark; `upbeat-bench target` is the HTTP target it starts as a
 //! child process, so the target's CPU is not counted against upbeat.
 
+mod http;
 mod import;
 mod outbox;
 mod pings;
 mod procfs;
 mod run;
+mod static_server;
 mod target;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +34,10 @@ enum Command {
     Pings(pings::PingArgs),
     /// The target: answers every request `200 OK`, a 2-byte body and `Connection: close`.
     Target(target::TargetArgs),
+    /// Requests/s and latency of `/`, `/feed.rss` and `/api/v2/summary.json` under wrk, vs a static server.
+    Http(http::HttpArgs),
+    /// The read-path ceiling: axum answering every GET with a fixed 20-byte text/plain body.
+    Static(static_server::StaticArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,5 +47,7 @@ fn main() -> anyhow::Result<()> {
         Command::Pings(args) => pings::main(args),
         Command::Outbox(args) => outbox::main(args),
         Command::Target(args) => target::main(args),
+        Command::Http(args) => http::main(args),
+        Command::Static(args) => static_server::main(args),
     }
 }

@@ -10,7 +10,7 @@
 //! Uptime is `up / (up + down)`; with neither, there is no figure rather than 100 %.
 //! Times are whole milliseconds, so the parts add up exactly.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 
 /// A half-open interval `[start, end)`.
@@ -214,17 +214,33 @@ impl History {
     /// One figure per UTC day, oldest first, for the `days` days ending with the one holding `now`
     /// (today counts up to `now`).
     pub fn daily(&self, days: u32, now: DateTime<Utc>) -> Vec<(NaiveDate, Uptime)> {
-        let today = now.date_naive();
+        self.daily_in(days, now, &Utc)
+    }
+
+    /// One figure per calendar day of `zone`, as [`History::daily`] does for UTC. A day runs from
+    /// one local midnight to the next (23 or 25 hours when the clocks change); where midnight does
+    /// not exist, the day starts at the first instant that does.
+    pub fn daily_in<Z: TimeZone>(&self, days: u32, now: DateTime<Utc>, zone: &Z) -> Vec<(NaiveDate, Uptime)> {
+        let today = now.with_timezone(zone).date_naive();
         (0..days)
             .rev()
             .map(|back| {
                 let day = today - Duration::days(i64::from(back));
-                let start = day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
-                let end = (start + Duration::days(1)).min(now).max(start);
+                let start = day_start(day, zone);
+                let end = day_start(day + Duration::days(1), zone).min(now).max(start);
                 (day, self.uptime(Span::new(start, end)))
             })
             .collect()
     }
+}
+
+/// The first instant of a calendar day in `zone`, in UTC.
+pub fn day_start<Z: TimeZone>(day: NaiveDate, zone: &Z) -> DateTime<Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    // A gap at midnight (a few zones change their clocks then): step forward to the first local time.
+    (0..=180)
+        .find_map(|minutes| zone.from_local_datetime(&(midnight + Duration::minutes(minutes))).earliest())
+        .map_or_else(|| midnight.and_utc(), |t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -297,6 +313,26 @@ mod tests {
         assert_eq!(secs(days[1].1.down), 3600);
         assert_eq!(days[2].1.to, now);
         assert_eq!(secs(days[0].1.up), 86_400);
+    }
+
+    #[test]
+    fn local_days_follow_the_zone_and_its_clock_changes() {
+        let paris = chrono_tz::Europe::Paris;
+        // 2025-03-30: clocks go forward at 02:00 in Paris, so the day has 23 hours.
+        let now = Utc.with_ymd_and_hms(2025, 3, 31, 6, 0, 0).unwrap();
+        let outage = Utc.with_ymd_and_hms(2025, 3, 30, 22, 30, 0).unwrap(); // 00:30 on the 31st in Paris
+        let h = History {
+            outages: vec![Span::new(outage, outage + Duration::minutes(10))],
+            maintenance: vec![],
+            watched: vec![Span::new(now - Duration::days(5), now)],
+        };
+        let days = h.daily_in(2, now, &paris);
+        assert_eq!(days[0].0, NaiveDate::from_ymd_opt(2025, 3, 30).unwrap());
+        assert_eq!(secs(days[0].1.up), 23 * 3600);
+        assert_eq!(days[1].0, NaiveDate::from_ymd_opt(2025, 3, 31).unwrap());
+        assert_eq!(secs(days[1].1.down), 600);
+        assert_eq!(days[1].1.from, Utc.with_ymd_and_hms(2025, 3, 30, 22, 0, 0).unwrap());
+        assert_eq!(days[1].1.to, now);
     }
 
     /// A small deterministic generator, so the properties run over many shapes without a crate.

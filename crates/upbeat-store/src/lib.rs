@@ -284,6 +284,14 @@ pub struct HourAggregate {
     pub latency_p99: Option<Duration>,
 }
 
+/// The average latency of good checks in one bucket of time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LatencyPoint {
+    pub start: DateTime<Utc>,
+    pub average: Duration,
+    pub checks: u64,
+}
+
 /// A new incident and its first update.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewIncident {
@@ -457,6 +465,16 @@ pub trait Store: Send + Sync + 'static {
     async fn roll_up(&self, before: DateTime<Utc>) -> Result<RollUp>;
 
     async fn hour_aggregates(&self, monitor: &MonitorId) -> Result<Vec<HourAggregate>>;
+
+    /// The latency of a monitor's good checks since `since`, averaged per `bucket` (buckets counted
+    /// from `since`), oldest first; buckets without a good check are left out. Rolled-up hours count
+    /// with their checks, in the bucket their hour starts in.
+    async fn latency_series(
+        &self,
+        monitor: &MonitorId,
+        since: DateTime<Utc>,
+        bucket: Duration,
+    ) -> Result<Vec<LatencyPoint>>;
 
     /// Creates an incident with its first update, in one transaction with its idempotency key.
     async fn create_incident(

@@ -28,9 +28,9 @@ mod outbox;
 mod subscribers;
 
 use crate::{
-    Attempt, Batch, Created, Delivery, EventRow, HourAggregate, IdempotencyKey, LastSample, MonitorRecord, NewDelivery,
-    NewIncident, NewMaintenance, NewSubscriber, NewUpdate, OutageQuery, OutboxStats, PINGS_KEPT, Result, RollUp, Store,
-    StoreError, StoredMonitor, StoredPing, Subscribed, TokenRecord, UpdateEdit,
+    Attempt, Batch, Created, Delivery, EventRow, HourAggregate, IdempotencyKey, LastSample, LatencyPoint,
+    MonitorRecord, NewDelivery, NewIncident, NewMaintenance, NewSubscriber, NewUpdate, OutageQuery, OutboxStats,
+    PINGS_KEPT, Result, RollUp, Store, StoreError, StoredMonitor, StoredPing, Subscribed, TokenRecord, UpdateEdit,
 };
 
 /// Every transaction writes, so it takes the write lock when it begins (waiting up to the busy
@@ -723,6 +723,44 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+    async fn latency_series(
+        &self,
+        monitor: &MonitorId,
+        since: DateTime<Utc>,
+        bucket: Duration,
+    ) -> Result<Vec<LatencyPoint>> {
+        let width = (bucket.as_millis() as i64).max(1);
+        let from = ms(since);
+        // (bucket index, sum of latencies in µs, good checks) from raw samples and rolled-up hours.
+        let rows = sqlx::query(
+            "SELECT (at - ?1) / ?2 AS b, SUM(latency_us), COUNT(*) FROM samples
+               WHERE monitor_id = ?3 AND at >= ?1 AND up = 1 GROUP BY b
+             UNION ALL
+             SELECT (hour - ?1) / ?2 AS b, SUM(latency_sum_us), SUM(checks - failures) FROM sample_hours
+               WHERE monitor_id = ?3 AND hour >= ?1 AND checks > failures GROUP BY b",
+        )
+        .bind(from)
+        .bind(width)
+        .bind(monitor.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut buckets: std::collections::BTreeMap<i64, (i64, i64)> = std::collections::BTreeMap::new();
+        for row in &rows {
+            let entry = buckets.entry(row.try_get(0)?).or_default();
+            entry.0 += row.try_get::<i64, _>(1)?;
+            entry.1 += row.try_get::<i64, _>(2)?;
+        }
+        Ok(buckets
+            .into_iter()
+            .filter(|(_, (_, checks))| *checks > 0)
+            .map(|(b, (sum, checks))| LatencyPoint {
+                start: time(from + b * width),
+                average: from_us(sum / checks),
+                checks: checks as u64,
+            })
+            .collect())
+    }
+
     async fn create_incident(
         &self,
         new: &NewIncident,

@@ -125,6 +125,20 @@ async fn roll_up(store: Arc<dyn Store>) {
         batch.samples.push(sample("web", i * 60, i % 10 != 0));
     }
     store.write_batch(&batch).await.unwrap();
+    // The hourly latency of good checks: 10 ms + 60 ms × i for the good samples i of the hour.
+    let expected: Vec<(u64, Duration)> = (0..2)
+        .map(|h| {
+            let good: Vec<u64> = (h * 60..h * 60 + 60).filter(|i| i % 10 != 0).collect();
+            let sum: u64 = good.iter().map(|i| 10 + 60 * i).sum();
+            (good.len() as u64, Duration::from_millis(sum) / good.len() as u32)
+        })
+        .collect();
+    let web = id("web");
+    let series = |bucket| store.latency_series(&web, t(0), bucket);
+    let hourly = series(Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(hourly.iter().map(|p| (p.checks, p.average)).collect::<Vec<_>>(), expected);
+    assert_eq!(hourly[1].start, t(3600));
+    assert_eq!(series(Duration::from_secs(600)).await.unwrap().len(), 12, "ten-minute buckets");
     // Roll up everything before 10:45: only the whole hour 10:00–11:00 is not yet over, so nothing
     // after 10:00 is touched; rolling up before 12:00 takes both hours.
     assert_eq!(store.roll_up(t(45 * 60)).await.unwrap().samples_deleted, 0);
@@ -141,6 +155,10 @@ async fn roll_up(store: Arc<dyn Store>) {
     assert_eq!(hours[0].latency_max, Some(Duration::from_millis(10 + 59 * 60)));
     assert!(hours[0].latency_p50 < hours[0].latency_p95 && hours[0].latency_p95 <= hours[0].latency_p99);
     assert_eq!(store.roll_up(t(120 * 60)).await.unwrap(), Default::default(), "nothing left to roll up");
+    // Rolled-up hours give the same hourly series; finer buckets hold each hour where it starts.
+    assert_eq!(series(Duration::from_secs(3600)).await.unwrap(), hourly);
+    let fine = series(Duration::from_secs(600)).await.unwrap();
+    assert_eq!(fine.iter().map(|p| p.start).collect::<Vec<_>>(), vec![t(0), t(3600)]);
 }
 
 /// The ping log is trimmed to the retention and to the newest `PINGS_KEPT` per monitor; the count

@@ -5,71 +5,158 @@
 //! rebuilds the snapshot after changes (debounced) and on a slow tick, so durations on the page
 //! stay current.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use upbeat_core::incident::Incident;
-use upbeat_store::{OutageQuery, StoreError};
+use upbeat_store::StoreError;
 
-use crate::{AppState, render};
+use crate::overview::Overview;
+use crate::trends::{self, Trends};
+use crate::{AppState, render, statuspage};
 
-/// One rendered response body with its validators.
+/// One rendered response body with its validators, and compressed copies made once.
+#[derive(Clone)]
 pub struct Rendered {
     body: Bytes,
+    gzip: Option<Bytes>,
+    brotli: Option<Bytes>,
     content_type: &'static str,
-    etag: HeaderValue,
-    last_modified: HeaderValue,
+    /// The strong validator of the identity body, without quotes; compressed copies add a suffix.
+    tag: String,
+    last_modified: DateTime<Utc>,
 }
 
+/// Bodies smaller than this are sent as they are.
+const COMPRESS_FROM: usize = 512;
+
 impl Rendered {
-    fn new(body: String, content_type: &'static str, at: DateTime<Utc>) -> Self {
-        let digest = Sha256::digest(body.as_bytes());
-        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
-        let http_date = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-        Rendered {
-            body: Bytes::from(body),
-            content_type,
-            etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\"")),
-            last_modified: HeaderValue::from_str(&http_date).unwrap_or(HeaderValue::from_static("")),
+    /// A body sent as it is (badges, small answers rendered per request).
+    pub fn new(body: impl Into<Bytes>, content_type: &'static str, at: DateTime<Utc>) -> Self {
+        let body = body.into();
+        let digest = Sha256::digest(&body);
+        Rendered { tag: hex::encode(&digest[..12]), body, gzip: None, brotli: None, content_type, last_modified: at }
+    }
+
+    /// A body with gzip and brotli copies, for what a crowd reads.
+    pub fn compressed(body: String, content_type: &'static str, at: DateTime<Utc>) -> Self {
+        let mut rendered = Rendered::new(body, content_type, at);
+        if rendered.body.len() >= COMPRESS_FROM {
+            rendered.gzip = gzip(&rendered.body).map(Bytes::from);
+            rendered.brotli = brotli(&rendered.body).map(Bytes::from);
+        }
+        rendered
+    }
+
+    /// The previous rendering when the body is the same, so validators and compressed copies stay;
+    /// otherwise a new one dated `at`.
+    fn again(previous: Option<&Rendered>, body: String, content_type: &'static str, at: DateTime<Utc>) -> Self {
+        match previous {
+            Some(p) if p.body == body.as_bytes() => p.clone(),
+            _ => Rendered::compressed(body, content_type, at),
         }
     }
 
-    fn respond(&self, request: &HeaderMap) -> Response {
-        let fresh = request.get(header::IF_NONE_MATCH).is_some_and(|tag| {
-            tag.to_str().is_ok_and(|t| t.split(',').any(|t| t.trim() == self.etag.to_str().unwrap_or_default()))
-        });
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Answers a GET: `304` when the client's validators match, else the best encoding it accepts.
+    pub fn respond(&self, request: &HeaderMap) -> Response {
+        let accepts = |coding: &str| {
+            request.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+                v.split(',').any(|part| {
+                    let mut it = part.split(';');
+                    let name = it.next().unwrap_or_default().trim();
+                    let refused = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                    name.eq_ignore_ascii_case(coding) && !refused
+                })
+            })
+        };
+        let (body, encoding, suffix) = match (&self.brotli, &self.gzip) {
+            (Some(br), _) if accepts("br") => (br, Some("br"), "-br"),
+            (_, Some(gz)) if accepts("gzip") => (gz, Some("gzip"), "-gz"),
+            _ => (&self.body, None, ""),
+        };
+        let etag = format!("\"{}{suffix}\"", self.tag);
         let mut headers = HeaderMap::new();
-        headers.insert(header::ETAG, self.etag.clone());
-        headers.insert(header::LAST_MODIFIED, self.last_modified.clone());
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            headers.insert(header::ETAG, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&http_date(self.last_modified)) {
+            headers.insert(header::LAST_MODIFIED, v);
+        }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=10"));
-        if fresh {
+        if self.gzip.is_some() || self.brotli.is_some() {
+            headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        }
+        if self.not_modified(request) {
             return (StatusCode::NOT_MODIFIED, headers).into_response();
         }
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        (headers, self.body.clone()).into_response()
+        if let Some(encoding) = encoding {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        (headers, body.clone()).into_response()
     }
+
+    /// `If-None-Match` decides when it is sent (any encoding's tag of this body matches);
+    /// otherwise `If-Modified-Since`.
+    fn not_modified(&self, request: &HeaderMap) -> bool {
+        if let Some(tags) = request.get(header::IF_NONE_MATCH) {
+            return tags.to_str().is_ok_and(|tags| {
+                tags.split(',').any(|t| {
+                    let t = t.trim().trim_start_matches("W/").trim_matches('"');
+                    t == "*" || t.strip_suffix("-br").or_else(|| t.strip_suffix("-gz")).unwrap_or(t) == self.tag
+                })
+            });
+        }
+        request
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(&v.replace("GMT", "+0000")).ok())
+            .is_some_and(|since| self.last_modified.timestamp() <= since.timestamp())
+    }
+}
+
+fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn gzip(body: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok()
+}
+
+fn brotli(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    // Quality 9 is within a few percent of 11 on pages like these, at a fraction of the time.
+    let params = ::brotli::enc::BrotliEncoderParams { quality: 9, lgwin: 22, ..Default::default() };
+    ::brotli::BrotliCompress(&mut &body[..], &mut out, &params).ok()?;
+    Some(out)
 }
 
 /// Everything public, rendered at one moment.
 pub struct Snapshot {
-    pub page: Rendered,
+    /// Every public route that has one answer, by path: the page, `/history`, the feeds, `/api/v2`.
+    pub files: HashMap<&'static str, Rendered>,
     /// The pages of the newest incidents, each with the incident it was rendered from; older ones
     /// are rendered when asked for.
-    pub incidents: std::collections::HashMap<i64, (Incident, Arc<Rendered>)>,
-    /// The first page of `/history`.
-    pub history: Rendered,
-    pub history_rss: Rendered,
-    pub history_atom: Rendered,
-    pub rss: Rendered,
-    pub atom: Rendered,
-    pub json: Rendered,
+    pub incidents: HashMap<i64, (Incident, Arc<Rendered>)>,
+    /// What is public and its status, for the badges.
+    pub overview: Overview,
+    pub trends: Arc<Trends>,
+    pub generated: DateTime<Utc>,
 }
 
 #[derive(Default)]
@@ -89,60 +176,117 @@ impl PublicCache {
     }
 }
 
+/// The public routes with one answer each, and what they are.
+pub const FILES: &[(&str, &str)] = &[
+    ("/", "text/html; charset=utf-8"),
+    ("/history", "text/html; charset=utf-8"),
+    ("/feed.rss", "application/rss+xml; charset=utf-8"),
+    ("/feed.atom", "application/atom+xml; charset=utf-8"),
+    ("/feed.json", "application/feed+json; charset=utf-8"),
+    ("/history.rss", "application/rss+xml; charset=utf-8"),
+    ("/history.atom", "application/atom+xml; charset=utf-8"),
+    ("/api/v2/summary.json", JSON),
+    ("/api/v2/status.json", JSON),
+    ("/api/v2/components.json", JSON),
+    ("/api/v2/incidents.json", JSON),
+    ("/api/v2/incidents/unresolved.json", JSON),
+    ("/api/v2/scheduled-maintenances.json", JSON),
+    ("/api/v2/scheduled-maintenances/upcoming.json", JSON),
+    ("/api/v2/scheduled-maintenances/active.json", JSON),
+];
+
+const JSON: &str = "application/json; charset=utf-8";
+
 /// Renders everything public from the store and the live state, and swaps it in.
 /// Returns when a maintenance window next starts or ends, when the page must change by itself.
 pub async fn rebuild(state: &AppState) -> Result<Option<DateTime<Utc>>, StoreError> {
     let now = (state.now)();
-    let page = &state.config.page;
+    let config = &state.config;
+    let page = &config.page;
     let events = state.store.feed_events(page.feed_items).await?;
     let items = upbeat_core::feed::items(&page.base_url, &events, page.feed_items);
-    let since = now - chrono::Duration::days(render::RECENT_DAYS);
-    let outages = state
-        .store
-        .outages(&OutageQuery { public_only: true, since: Some(since), limit: 50, ..OutageQuery::default() })
-        .await?;
     let monitors = state.runtime.monitors();
     let recent_incidents = state.store.incidents(CACHED_INCIDENTS, false).await?;
-    let open: Vec<_> = recent_incidents.iter().filter(|i| i.is_open()).cloned().collect();
-    let maintenances = state.store.maintenances(50, Some(now)).await?;
+    // Windows that ended in the bars' days too: their tooltips, and `/api/v2` lists completed ones.
+    let bars_since = now - chrono::Duration::days(i64::from(trends::DAYS) + 1);
+    let maintenances = state.store.maintenances(MAINTENANCES, Some(bars_since)).await?;
     let next_edge = maintenances.iter().filter_map(|m| m.next_edge(now)).min();
-    let modified = items.first().map_or(now, |i| i.published);
-    let html = |body: String| Rendered::new(body, "text/html; charset=utf-8", now);
+    let overview = Overview::new(config, &monitors, &recent_incidents, &maintenances, now);
     let previous = state.cache.get();
+    let trends = Trends::refresh(
+        previous.as_ref().map(|p| &p.trends),
+        &*state.store,
+        &overview,
+        &recent_incidents,
+        &maintenances,
+        page.time_zone,
+        now,
+    )
+    .await?;
+    let modified = items.first().map_or(now, |i| i.published);
     let history_feed = &recent_incidents[..recent_incidents.len().min(HISTORY_FEED_ITEMS)];
-    state.cache.set(Snapshot {
-        history_rss: Rendered::new(render::history_rss(page, history_feed), "application/rss+xml; charset=utf-8", now),
-        history_atom: Rendered::new(
-            render::history_atom(page, history_feed, now),
-            "application/atom+xml; charset=utf-8",
+    let v2 = statuspage::render(config, &overview, &recent_incidents, &maintenances, now);
+    let mut bodies: Vec<(&'static str, String, DateTime<Utc>)> = vec![
+        ("/", render::page(config, &overview, &trends, &recent_incidents, &maintenances, now), now),
+        (
+            "/history",
+            render::history_page(
+                config,
+                &recent_incidents[..recent_incidents.len().min(render::HISTORY_PAGE + 1)],
+                1,
+                now,
+            ),
             now,
         ),
-        page: html(render::page(&state.config, &monitors, &outages, &open, &maintenances, now)),
-        // Most rebuilds follow a monitor's change: an incident that did not change keeps its page.
-        incidents: recent_incidents
-            .iter()
-            .map(|i| {
-                let kept = previous
-                    .as_ref()
-                    .and_then(|p| p.incidents.get(&i.id))
-                    .filter(|(rendered_from, _)| rendered_from == i)
-                    .map(|(_, page)| Arc::clone(page));
-                let page = kept.unwrap_or_else(|| Arc::new(html(render::incident_page(&state.config, i, now))));
-                (i.id, (i.clone(), page))
-            })
-            .collect(),
-        history: html(render::history_page(
-            &state.config,
-            &recent_incidents[..recent_incidents.len().min(render::HISTORY_PAGE + 1)],
-            1,
-            now,
-        )),
-        rss: Rendered::new(render::rss(page, &items), "application/rss+xml; charset=utf-8", modified),
-        atom: Rendered::new(render::atom(page, &items, now), "application/atom+xml; charset=utf-8", modified),
-        json: Rendered::new(render::json_feed(page, &items), "application/feed+json; charset=utf-8", modified),
-    });
+        ("/feed.rss", render::rss(page, &items), modified),
+        ("/feed.atom", render::atom(page, &items, now), modified),
+        ("/feed.json", render::json_feed(page, &items), modified),
+        ("/history.rss", render::history_rss(page, history_feed), now),
+        ("/history.atom", render::history_atom(page, history_feed, now), now),
+    ];
+    for (path, body) in [
+        ("/api/v2/summary.json", v2.summary),
+        ("/api/v2/status.json", v2.status),
+        ("/api/v2/components.json", v2.components),
+        ("/api/v2/incidents.json", v2.incidents),
+        ("/api/v2/incidents/unresolved.json", v2.unresolved),
+        ("/api/v2/scheduled-maintenances.json", v2.scheduled_maintenances),
+        ("/api/v2/scheduled-maintenances/upcoming.json", v2.upcoming),
+        ("/api/v2/scheduled-maintenances/active.json", v2.active),
+    ] {
+        bodies.push((path, body, now));
+    }
+    let files = bodies
+        .into_iter()
+        .map(|(path, body, at)| {
+            let content_type = FILES.iter().find(|(p, _)| *p == path).map_or(JSON, |(_, t)| t);
+            let before = previous.as_ref().and_then(|p| p.files.get(path));
+            (path, Rendered::again(before, body, content_type, at))
+        })
+        .collect();
+    // Most rebuilds follow a monitor's change: an incident that did not change keeps its page.
+    let incidents = recent_incidents
+        .iter()
+        .map(|i| {
+            let kept = previous
+                .as_ref()
+                .and_then(|p| p.incidents.get(&i.id))
+                .filter(|(rendered_from, _)| rendered_from == i)
+                .map(|(_, page)| Arc::clone(page));
+            let page = kept.unwrap_or_else(|| {
+                Arc::new(Rendered::compressed(render::incident_page(config, &overview, i, now), HTML, now))
+            });
+            (i.id, (i.clone(), page))
+        })
+        .collect();
+    state.cache.set(Snapshot { files, incidents, overview, trends, generated: now });
     Ok(next_edge)
 }
+
+const HTML: &str = "text/html; charset=utf-8";
+
+/// How many maintenance windows the page and `/api/v2` know of.
+const MAINTENANCES: usize = 100;
 
 /// How many incidents the history feeds carry.
 const HISTORY_FEED_ITEMS: usize = 50;
@@ -180,27 +324,19 @@ pub async fn run_renderer(state: AppState, mut changes: watch::Receiver<u64>) {
     }
 }
 
-fn serve(state: &AppState, headers: &HeaderMap, pick: impl Fn(&Snapshot) -> &Rendered) -> Response {
+fn serve(state: &AppState, headers: &HeaderMap, path: &str) -> Response {
     match state.cache.get() {
-        Some(snapshot) => pick(&snapshot).respond(headers),
+        Some(snapshot) => match snapshot.files.get(path) {
+            Some(file) => file.respond(headers),
+            None => not_found(),
+        },
         None => (StatusCode::SERVICE_UNAVAILABLE, "starting\n").into_response(),
     }
 }
 
-pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    serve(&state, &headers, |s| &s.page)
-}
-
-pub async fn rss(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    serve(&state, &headers, |s| &s.rss)
-}
-
-pub async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    serve(&state, &headers, |s| &s.atom)
-}
-
-pub async fn json_feed(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    serve(&state, &headers, |s| &s.json)
+/// Every route in [`FILES`]: the same bytes for everyone until something changes.
+pub async fn file(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    serve(&state, &headers, uri.path())
 }
 
 pub async fn incident(
@@ -209,16 +345,15 @@ pub async fn incident(
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else { return not_found() };
-    if let Some(snapshot) = state.cache.get()
-        && let Some((_, page)) = snapshot.incidents.get(&id)
-    {
+    let Some(snapshot) = state.cache.get() else { return not_found() };
+    if let Some((_, page)) = snapshot.incidents.get(&id) {
         return page.respond(&headers);
     }
     // An old incident: rendered on request; a crowd reads the new ones, which are cached.
     match state.store.incident(id).await {
         Ok(Some(incident)) => {
             let now = (state.now)();
-            Rendered::new(render::incident_page(&state.config, &incident, now), "text/html; charset=utf-8", now)
+            Rendered::new(render::incident_page(&state.config, &snapshot.overview, &incident, now), HTML, now)
                 .respond(&headers)
         }
         Ok(None) => not_found(),
@@ -247,15 +382,14 @@ pub async fn history(
         return (StatusCode::BAD_REQUEST, "page must be a positive number\n").into_response();
     }
     if page == 1 {
-        return serve(&state, &headers, |s| &s.history);
+        return serve(&state, &headers, "/history");
     }
     let wanted = page * render::HISTORY_PAGE + 1;
     match state.store.incidents(wanted, false).await {
         Ok(all) => {
             let now = (state.now)();
             let from = ((page - 1) * render::HISTORY_PAGE).min(all.len());
-            Rendered::new(render::history_page(&state.config, &all[from..], page, now), "text/html; charset=utf-8", now)
-                .respond(&headers)
+            Rendered::new(render::history_page(&state.config, &all[from..], page, now), HTML, now).respond(&headers)
         }
         Err(e) => {
             tracing::warn!(error = %e, "could not read the incident history");
@@ -264,14 +398,6 @@ pub async fn history(
     }
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
-}
-
-pub async fn history_rss(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    serve(&state, &headers, |s| &s.history_rss)
-}
-
-pub async fn history_atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    serve(&state, &headers, |s| &s.history_atom)
 }

@@ -9,16 +9,22 @@
 
 pub mod api;
 pub mod auth;
+pub mod badge;
+pub mod badges;
+pub mod bars;
 pub mod cache;
 pub mod error;
 pub mod incidents;
 pub mod maintenance;
 pub mod markdown;
 pub mod news;
+pub mod overview;
 pub mod params;
 pub mod pings;
 pub mod render;
+pub mod statuspage;
 pub mod subscribe;
+pub mod trends;
 
 use std::sync::Arc;
 
@@ -136,18 +142,22 @@ pub struct AppState {
     pub now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     /// Tells the renderer that something public changed.
     pub changed: Arc<dyn Fn() + Send + Sync>,
+    /// `[page] logo`, read at start.
+    pub logo: Option<cache::Rendered>,
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(cache::page))
+    let mut router = Router::new();
+    for (path, _) in cache::FILES.iter().filter(|(path, _)| *path != "/history") {
+        router = router.route(path, get(cache::file));
+    }
+    router
         .route("/incident/{id}", get(cache::incident))
         .route("/history", get(cache::history))
-        .route("/history.rss", get(cache::history_rss))
-        .route("/history.atom", get(cache::history_atom))
-        .route("/feed.rss", get(cache::rss))
-        .route("/feed.atom", get(cache::atom))
-        .route("/feed.json", get(cache::json_feed))
+        .route("/badge/{file}", get(badges::status))
+        .route("/badge/{monitor}/uptime.svg", get(badges::uptime))
+        .route("/badge/{monitor}/response.svg", get(badges::response))
+        .route("/logo", get(logo))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .merge(pings::router())
@@ -155,6 +165,13 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router().merge(subscribe::api_router()))
         .fallback(not_found)
         .with_state(state)
+}
+
+async fn logo(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    match &state.logo {
+        Some(logo) => logo.respond(&headers),
+        None => cache::not_found(),
+    }
 }
 
 async fn health(State(state): State<AppState>) -> Response {

@@ -11,11 +11,14 @@ use serde::Serialize;
 use upbeat_core::config::Page;
 use upbeat_core::duration::human;
 use upbeat_core::feed::{FeedItem, ItemSource};
-use upbeat_core::incident::{ComponentStatus, Incident, component_status};
-use upbeat_core::maintenance::Maintenance;
-use upbeat_core::{Config, Outage, Status};
+use upbeat_core::incident::{ComponentStatus, Incident};
+use upbeat_core::maintenance::{Maintenance, MaintenanceStatus};
+use upbeat_core::{Config, Status};
 
 use crate::MonitorView;
+use crate::bars;
+use crate::overview::Overview;
+use crate::trends::Trends;
 
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -238,21 +241,50 @@ fn incident_card(incident: &Incident, local: &Local) -> minijinja::Value {
     }
 }
 
-/// The status page. `monitors` are the live views; `outages` the recent ones of public monitors;
-/// `incidents` the open ones.
+/// Incidents and windows that name a component the public may not see keep only the ones it may.
+fn public_components<'a>(overview: &Overview, ids: impl IntoIterator<Item = &'a String>) -> Vec<&'a String> {
+    ids.into_iter().filter(|id| overview.shows(id)).collect()
+}
+
+fn maintenance_card(
+    config: &Config,
+    overview: &Overview,
+    m: &Maintenance,
+    local: &Local,
+    now: DateTime<Utc>,
+) -> minijinja::Value {
+    let components: Vec<String> = public_components(overview, &m.components)
+        .into_iter()
+        .map(|id| config.component(id).map_or_else(|| id.clone(), |c| c.name.clone()))
+        .collect();
+    let updates: Vec<minijinja::Value> = m
+        .updates
+        .iter()
+        .map(|u| {
+            context! {
+                at => local.at(u.created_at), iso => u.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                html => minijinja::Value::from_safe_string(crate::markdown::to_html(&u.body)),
+            }
+        })
+        .collect();
+    context! {
+        title => m.title.clone(), status => m.status_at(now).label(), from => local.at(m.scheduled_for),
+        until => local.at(m.scheduled_until), components => components.join(", "), updates,
+    }
+}
+
+/// The status page: the banner, what is going on, every public component with its 90-day bar and
+/// response times, then the recent past.
 pub fn page(
     config: &Config,
-    monitors: &[MonitorView],
-    outages: &[Outage],
+    overview: &Overview,
+    trends: &Trends,
     incidents: &[Incident],
     maintenances: &[Maintenance],
     now: DateTime<Utc>,
 ) -> String {
     let local = Local(config.page.time_zone);
-    let public: Vec<&MonitorView> = monitors.iter().filter(|m| m.public).collect();
-    let name_of = |id: &upbeat_core::MonitorId| {
-        public.iter().find(|m| &m.id == id).map_or_else(|| id.to_string(), |m| m.name.clone())
-    };
+    let name_of = |id: &upbeat_core::MonitorId| overview.monitor(id.as_str()).map(|m| m.name.clone());
     let monitor_ctx = |m: &MonitorView| {
         context! {
             name => m.name.clone(),
@@ -261,120 +293,117 @@ pub fn page(
             latency => m.last_check.as_ref().filter(|s| s.up).map(|s| latency(s.latency)),
         }
     };
-    let declared = |component: &str| -> Vec<ComponentStatus> {
-        let from_incidents =
-            incidents.iter().filter(|i| i.is_open()).filter_map(|i| i.components.get(component).copied());
-        let from_maintenance =
-            maintenances.iter().filter(|m| m.covers(component, now)).map(|_| ComponentStatus::UnderMaintenance);
-        from_incidents.chain(from_maintenance).collect()
-    };
-
-    // Groups in the order their first component is declared; monitors without a component last.
-    let mut worst = ComponentStatus::Operational;
-    let mut groups: Vec<(Option<String>, Vec<minijinja::Value>)> = Vec::new();
-    for c in &config.components {
-        let members: Vec<&&MonitorView> =
-            public.iter().filter(|m| m.component.as_deref() == Some(c.id.as_str())).collect();
-        let status = component_status(members.iter().map(|m| m.state), declared(&c.id));
-        worst = worst.max(status);
-        let waiting =
-            !members.is_empty() && members.iter().all(|m| m.state == Status::Unknown) && declared(&c.id).is_empty();
-        let (class, text) = if waiting { ("unknown", "No data yet") } else { (status.as_str(), status.label()) };
-        let ctx = context! {
-            name => c.name.clone(), description => c.description.clone(), class, text,
-            monitors => members.iter().map(|m| monitor_ctx(m)).collect::<Vec<_>>(),
-        };
-        match groups.iter_mut().find(|(g, _)| *g == c.group) {
-            Some((_, list)) => list.push(ctx),
-            None => groups.push((c.group.clone(), vec![ctx])),
-        }
-    }
-    let loose: Vec<&&MonitorView> = public.iter().filter(|m| m.component.is_none()).collect();
-    if !loose.is_empty() {
-        let components: Vec<minijinja::Value> = loose
-            .iter()
-            .map(|m| {
-                worst = worst.max(component_status([m.state], []));
-                context! { name => m.name.clone(), class => m.state.as_str(), text => state_text(m.state), monitors => Vec::<minijinja::Value>::new() }
-            })
-            .collect();
-        groups.push((if groups.is_empty() { None } else { Some("Other services".into()) }, components));
-    }
-    let groups: Vec<minijinja::Value> =
-        groups.into_iter().map(|(name, components)| context! { name, components }).collect();
-
-    let all_waiting = !public.is_empty()
-        && public.iter().all(|m| m.state == Status::Unknown)
-        && worst == ComponentStatus::Operational;
-    let overall = if all_waiting {
-        context! { class => "unknown", text => "Waiting for the first checks" }
-    } else {
-        context! { class => if worst == ComponentStatus::Operational { "operational" } else { worst.as_str() }, text => banner_text(worst) }
-    };
-    let ongoing: Vec<minijinja::Value> = outages
-        .iter()
-        .filter(|o| o.ended_at.is_none())
-        .map(|o| context! { monitor => name_of(&o.monitor), started => local.at(o.started_at), duration => human(o.duration(now)), maintenance => o.in_maintenance })
-        .collect();
-    let recent: Vec<minijinja::Value> = outages
-        .iter()
-        .filter_map(|o| {
-            let ended = o.ended_at?;
-            Some(context! {
-                monitor => name_of(&o.monitor), started => local.at(o.started_at), ended => local.at(ended),
-                duration => human(o.duration(now)), maintenance => o.in_maintenance,
-            })
-        })
-        .collect();
-    let open: Vec<minijinja::Value> =
-        incidents.iter().filter(|i| i.is_open()).map(|i| incident_card(i, &local)).collect();
-    let maintenance: Vec<minijinja::Value> = maintenances
-        .iter()
-        .filter(|m| m.scheduled_until > now)
-        .map(|m| {
-            let components: Vec<String> = m
-                .components
-                .iter()
-                .map(|id| config.component(id).map_or_else(|| id.clone(), |c| c.name.clone()))
-                .collect();
-            let updates: Vec<minijinja::Value> = m
-                .updates
-                .iter()
-                .map(|u| {
+    let groups: Vec<minijinja::Value> = overview
+        .groups()
+        .into_iter()
+        .map(|(name, components)| {
+            let worst = components.iter().map(|c| c.status).max().unwrap_or(ComponentStatus::Operational);
+            let components: Vec<minijinja::Value> = components
+                .into_iter()
+                .map(|c| {
+                    let (class, text) = match (c.loose, c.monitors.first()) {
+                        // A monitor standing for itself says what it is: up, down, paused.
+                        (true, Some(m)) => (m.state.as_str(), state_text(m.state)),
+                        _ if c.waiting => ("unknown", "No data yet"),
+                        _ => (c.status.as_str(), c.status.label()),
+                    };
+                    let bar = bars::component_bar(c, trends, incidents, maintenances, &local, now);
+                    let charts: Vec<minijinja::Value> = c
+                        .monitors
+                        .iter()
+                        .filter(|m| m.kind == "http")
+                        .filter_map(|m| trends.monitors.get(&m.id).map(|t| (m, t)))
+                        .flat_map(|(m, t)| bars::charts(&m.name, &t.latency, now))
+                        .collect();
                     context! {
-                        at => local.at(u.created_at), iso => u.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-                        html => minijinja::Value::from_safe_string(crate::markdown::to_html(&u.body)),
+                        id => c.id.clone(), name => c.name.clone(), description => c.description.clone(), class, text,
+                        days => bar.days, uptime => bar.uptime, charts,
+                        monitors => if c.loose { Vec::new() } else { c.monitors.iter().map(monitor_ctx).collect::<Vec<_>>() },
                     }
                 })
                 .collect();
+            context! { name, class => worst.as_str(), text => worst.label(), components }
+        })
+        .collect();
+
+    let overall = if overview.waiting {
+        context! { class => "unknown", text => "Waiting for the first checks" }
+    } else {
+        let worst = overview.worst;
+        context! { class => if worst == ComponentStatus::Operational { "operational" } else { worst.as_str() }, text => banner_text(worst) }
+    };
+    let since = now - chrono::Duration::days(RECENT_DAYS);
+    let outages = trends.outages.iter().filter(|o| o.ended_at.is_none_or(|end| end >= since));
+    let ongoing: Vec<minijinja::Value> = outages
+        .clone()
+        .filter(|o| o.ended_at.is_none())
+        .filter_map(|o| Some(context! { monitor => name_of(&o.monitor)?, started => local.at(o.started_at), duration => human(o.duration(now)), maintenance => o.in_maintenance }))
+        .collect();
+    let recent: Vec<minijinja::Value> = outages
+        .filter_map(|o| {
+            let ended = o.ended_at?;
+            Some(context! {
+                monitor => name_of(&o.monitor)?, started => local.at(o.started_at), ended => local.at(ended),
+                duration => human(o.duration(now)), maintenance => o.in_maintenance,
+            })
+        })
+        .take(RECENT_OUTAGES)
+        .collect();
+    let open: Vec<minijinja::Value> =
+        incidents.iter().filter(|i| i.is_open()).map(|i| incident_card(i, &local)).collect();
+    let past: Vec<minijinja::Value> = incidents
+        .iter()
+        .filter(|i| !i.is_open() && i.resolved_at.is_some_and(|t| t >= since))
+        .map(|i| {
             context! {
-                title => m.title.clone(), status => m.status_at(now).label(), from => local.at(m.scheduled_for),
-                until => local.at(m.scheduled_until), components => components.join(", "), updates,
+                id => i.id, title => i.title.clone(), status => i.status.label(), started => local.at(i.started_at),
+                duration => i.resolved_at.map(|t| human((t - i.started_at).to_std().unwrap_or_default())),
             }
         })
+        .collect();
+    let active: Vec<minijinja::Value> = maintenances
+        .iter()
+        .filter(|m| m.status_at(now) == MaintenanceStatus::InProgress)
+        .map(|m| maintenance_card(config, overview, m, &local, now))
+        .collect();
+    let upcoming: Vec<minijinja::Value> = maintenances
+        .iter()
+        .rev()
+        .filter(|m| m.status_at(now) == MaintenanceStatus::Scheduled)
+        .map(|m| maintenance_card(config, overview, m, &local, now))
         .collect();
     render(
         "page.html",
         context! {
             title => config.page.title.clone(), language => config.page.language.clone(), time_zone => config.page.time_zone.name(),
-            root => "", generated => local.at(now), overall, incidents => open, maintenance,
-            groups, ongoing, recent, recent_days => RECENT_DAYS,
+            root => "", generated => local.at(now), overall, incidents => open, active, upcoming,
+            groups, ongoing, recent, past, recent_days => RECENT_DAYS, logo => config.page.logo.is_some(),
         },
     )
 }
 
+/// How many closed outages the page lists.
+const RECENT_OUTAGES: usize = 20;
+
 /// `/incident/{id}`: the whole timeline of one incident.
-pub fn incident_page(config: &Config, incident: &Incident, now: DateTime<Utc>) -> String {
+pub fn incident_page(config: &Config, overview: &Overview, incident: &Incident, now: DateTime<Utc>) -> String {
     let local = Local(config.page.time_zone);
     let components: Vec<minijinja::Value> = incident
         .components
         .iter()
+        .filter(|(id, _)| overview.shows(id))
         .map(|(id, status)| {
             let name = config.component(id).map_or_else(|| id.clone(), |c| c.name.clone());
             context! { name, class => status.as_str(), text => status.label() }
         })
         .collect();
-    let worst = incident.components.values().copied().max().unwrap_or(ComponentStatus::Operational);
+    let worst = incident
+        .components
+        .iter()
+        .filter(|(id, _)| overview.shows(id))
+        .map(|(_, status)| *status)
+        .max()
+        .unwrap_or(ComponentStatus::Operational);
     let banner = if incident.is_open() { worst.as_str() } else { "operational" };
     let ctx = context! {
         title => incident.title.clone(), status => incident.status.label(), impact_label => incident.impact.as_str(),
@@ -548,7 +577,9 @@ mod tests {
             last_value: None,
             next_deadline: None,
         };
-        let html = page(&config, &[monitor], &[], &[], &[], Utc::now());
+        let now = Utc::now();
+        let overview = Overview::new(&config, &[monitor], &[], &[], now);
+        let html = page(&config, &overview, &Trends::default(), &[], &[], now);
         assert!(html.contains("<h1>A &amp; &lt;B&gt;</h1>"), "{html}");
         assert!(html.contains("a &amp; &lt;b&gt; &quot;c&quot;"), "{html}");
         assert!(html.contains("Major outage"));
@@ -601,7 +632,9 @@ mod tests {
     #[test]
     fn incident_page_snapshot() {
         let now = Utc.with_ymd_and_hms(2025, 7, 1, 0, 0, 0).unwrap();
-        let html = incident_page(&incident_config(), &fixed_incident(), now);
+        let config = incident_config();
+        let overview = Overview::new(&config, &[], &[], &[], now);
+        let html = incident_page(&config, &overview, &fixed_incident(), now);
         let main = &html[html.find("<main>").unwrap()..];
         insta::assert_snapshot!(main);
     }

@@ -87,6 +87,7 @@ fn page(state: &AppState, status: StatusCode, root: &str, text: PageText<'_>) ->
     let components: Vec<minijinja::Value> = config
         .components
         .iter()
+        .filter(|c| c.public)
         .map(|c| context! { id => c.id.clone(), name => c.name.clone(), checked => text.checked.contains(&c.id) })
         .collect();
     let html = render(
@@ -140,7 +141,7 @@ async fn submit(State(state): State<AppState>, Form(fields): Form<Vec<(String, S
         Ok(address) => address,
         Err(e) => return page(&state, StatusCode::BAD_REQUEST, "", retry(e)),
     };
-    if let Some(unknown) = components.iter().find(|c| state.config.component(c).is_none()) {
+    if let Some(unknown) = components.iter().find(|c| !state.config.component(c).is_some_and(|c| c.public)) {
         return page(
             &state,
             StatusCode::BAD_REQUEST,

@@ -37,6 +37,18 @@ pub struct Application {
     engine: Arc<Engine>,
 }
 
+/// The largest logo served: it is sent with every first visit.
+const MAX_LOGO: u64 = 512 * 1024;
+
+/// Reads `[page] logo` once, so it is served from memory like the page.
+fn read_logo(path: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<upbeat_web::cache::Rendered> {
+    let content_type = upbeat_core::config::logo_type(path).unwrap_or("application/octet-stream");
+    let size = std::fs::metadata(path).with_context(|| format!("page.logo: cannot read {path}"))?.len();
+    anyhow::ensure!(size <= MAX_LOGO, "page.logo: {path} is {size} bytes; the most is {MAX_LOGO}");
+    let bytes = std::fs::read(path).with_context(|| format!("page.logo: cannot read {path}"))?;
+    Ok(upbeat_web::cache::Rendered::new(bytes, content_type, now))
+}
+
 impl Application {
     pub async fn build(
         config: Config,
@@ -102,6 +114,10 @@ impl Application {
             writer_stop_rx,
         ));
 
+        let logo = match &config.page.logo {
+            Some(path) => Some(read_logo(path, clock.now())?),
+            None => None,
+        };
         let now_clock = Arc::clone(&clock);
         let changed = changes_tx.clone();
         let state = AppState {
@@ -111,6 +127,7 @@ impl Application {
             cache: Arc::new(PublicCache::default()),
             now: Arc::new(move || now_clock.now()),
             changed: Arc::new(move || changed.send_modify(|generation| *generation += 1)),
+            logo,
         };
         upbeat_web::cache::rebuild(&state).await.context("cannot render the status page")?;
         // The scheduler's heartbeat starts now, so /health is honest from the first request.

@@ -49,7 +49,7 @@ impl std::error::Error for ConfigErrors {}
 
 /// Collects errors against one source text.
 pub struct Report<'s> {
-    file: &'s str,
+    pub(crate) file: &'s str,
     source: &'s str,
     errors: Vec<ConfigError>,
 }

@@ -53,6 +53,23 @@ pub struct Page {
     pub time_zone: chrono_tz::Tz,
     /// How many items the feeds hold.
     pub feed_items: usize,
+    /// An image file shown in the page's header, relative to the configuration file; the binary
+    /// reads it at start and serves it at `/logo`.
+    pub logo: Option<String>,
+}
+
+/// The content type of a logo file, by its extension; `None` for a kind the page does not show.
+pub fn logo_type(path: &str) -> Option<&'static str> {
+    let extension = path.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "ico" => "image/x-icon",
+        _ => return None,
+    })
 }
 
 /// `[server]`.
@@ -89,6 +106,9 @@ pub struct Component {
     pub name: String,
     pub group: Option<String>,
     pub description: Option<String>,
+    /// `public = false` hides the component and every monitor in it from everything public: the
+    /// page, the feeds, badges and `/api/v2`.
+    pub public: bool,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -97,8 +117,8 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 86_400);
 pub const DEFAULT_FEED_ITEMS: usize = 250;
 
 const TOP: &[&str] = &["page", "server", "scheduler", "storage", "pings", "smtp", "component", "channel", "monitor"];
-const PAGE: &[&str] = &["title", "base_url", "language", "time_zone", "feed_items"];
-const COMPONENT: &[&str] = &["id", "name", "group", "description"];
+const PAGE: &[&str] = &["title", "base_url", "language", "time_zone", "feed_items", "logo"];
+const COMPONENT: &[&str] = &["id", "name", "group", "description", "public"];
 const MONITOR_COMMON: &[&str] = &[
     "id",
     "name",
@@ -210,7 +230,15 @@ impl Config {
             }
         }
         check_dependencies(&mut r, &monitors);
-        let monitors = monitors.into_iter().map(|(m, _)| m).collect();
+        // A private component hides its monitors wherever `public` is read.
+        let private: HashSet<&str> = components.iter().filter(|c| !c.public).map(|c| c.id.as_str()).collect();
+        let monitors = monitors
+            .into_iter()
+            .map(|(mut m, _)| {
+                m.public &= m.component.as_deref().is_none_or(|c| !private.contains(c));
+                m
+            })
+            .collect();
         top.finish(&mut r, TOP);
         match page {
             Some(page) if !r.has_errors() => {
@@ -285,8 +313,19 @@ fn parse_page(r: &mut Report<'_>, mut t: Fields<'_, '_>) -> Option<Page> {
         })
         .unwrap_or(chrono_tz::UTC);
     let feed_items = t.integer(r, "feed_items", 1..100_001).map_or(DEFAULT_FEED_ITEMS, |n| n as usize);
+    let logo = t.string_at(r, "logo");
+    if let Some(logo) = &logo
+        && logo_type(&logo.value).is_none()
+    {
+        r.error(logo.span.clone(), &logo.field, "must name a .svg, .png, .jpg, .webp, .gif or .ico file");
+    }
     t.finish(r, PAGE);
-    Some(Page { title: title?, base_url, language, time_zone, feed_items })
+    // Relative to the configuration file, wherever the server is started from.
+    let logo = logo.map(|l| match std::path::Path::new(r.file).parent() {
+        Some(dir) if !std::path::Path::new(&l.value).is_absolute() => dir.join(&l.value).to_string_lossy().into_owned(),
+        _ => l.value,
+    });
+    Some(Page { title: title?, base_url, language, time_zone, feed_items, logo })
 }
 
 /// Accepts an absolute http(s) URL; a bare origin gets its trailing `/`.
@@ -350,8 +389,9 @@ fn parse_component(r: &mut Report<'_>, mut t: Fields<'_, '_>) -> Option<Componen
     let name = t.required_string(r, "name");
     let group = t.string(r, "group");
     let description = t.string(r, "description");
+    let public = t.bool(r, "public").unwrap_or(true);
     t.finish(r, COMPONENT);
-    Some(Component { id: id?, name: name?, group, description })
+    Some(Component { id: id?, name: name?, group, description, public })
 }
 
 /// A monitor, and where its `depends_on` was written, for the checks that need every monitor.

@@ -76,7 +76,7 @@ fn every_error_is_reported_with_line_and_field() {
     assert_eq!(
         e,
         vec![
-            "upbeat.toml:3:1: page.colour: unknown field; expected one of: title, base_url, language, time_zone, feed_items",
+            "upbeat.toml:3:1: page.colour: unknown field; expected one of: title, base_url, language, time_zone, feed_items, logo",
             "upbeat.toml:9:7: monitor[0].url: `ftp://x` must be an absolute http:// or https:// URL",
             "upbeat.toml:10:12: monitor[0].interval: `parsecs` is not a duration unit; use ms, s, m, h or d",
             "upbeat.toml:11:11: monitor[0].confirm: expected an integer, found string",
@@ -566,4 +566,19 @@ fn each_kind_names_what_it_requires() {
         assert!(all.contains(expected), "{expected}\n{all}");
     }
     assert_eq!(e.len(), 9, "{all}");
+}
+
+#[test]
+fn a_private_component_hides_its_monitors_and_a_logo_is_found_beside_the_file() {
+    let src = "[page]\ntitle = \"x\"\nlogo = \"img/logo.svg\"\n[[component]]\nid = \"vault\"\nname = \"Vault\"\npublic = false\n[[component]]\nid = \"web\"\nname = \"Web\"\n[[monitor]]\nid = \"a\"\nname = \"A\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\ncomponent = \"vault\"\n[[monitor]]\nid = \"b\"\nname = \"B\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\ncomponent = \"web\"\n";
+    let c = Config::parse("/etc/upbeat/upbeat.toml", src).unwrap();
+    assert!(!c.components[0].public && c.components[1].public);
+    assert!(!c.monitors[0].public, "a monitor of a private component is private");
+    assert!(c.monitors[1].public);
+    assert_eq!(c.page.logo.as_deref(), Some("/etc/upbeat/img/logo.svg"));
+    let absolute =
+        Config::parse("/etc/upbeat/upbeat.toml", "[page]\ntitle = \"x\"\nlogo = \"/srv/logo.png\"\n").unwrap();
+    assert_eq!(absolute.page.logo.as_deref(), Some("/srv/logo.png"));
+    let e = errors("[page]\ntitle = \"x\"\nlogo = \"logo.bmp\"\n");
+    assert_eq!(e, vec!["upbeat.toml:3:8: page.logo: must name a .svg, .png, .jpg, .webp, .gif or .ico file"]);
 }

@@ -19,6 +19,7 @@ pub(super) fn page() -> Page {
         language: "en".into(),
         time_zone: chrono_tz::UTC,
         feed_items: 250,
+        logo: None,
     }
 }
 

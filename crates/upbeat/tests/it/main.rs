@@ -7,6 +7,7 @@ mod helpers;
 
 mod alerts;
 mod api;
+mod browser;
 mod channels;
 mod cli;
 mod cli_incidents;
@@ -18,5 +19,7 @@ mod mail;
 mod maintenance;
 mod metrics;
 mod monitoring;
+mod page;
 mod restart;
+mod statuspage;
 mod subscribers;

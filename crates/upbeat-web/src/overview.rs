@@ -1,0 +1,128 @@
+//! What the public may see and in what state: the components of the page, the status page API
+//! and the badges, computed once per render from the live monitors, open incidents and maintenance.
+//!
+//! Private things (`public = false` on a monitor or a component) never get this far: everything
+//! public is built from an [`Overview`].
+
+use chrono::{DateTime, Utc};
+use upbeat_core::incident::{ComponentStatus, Incident, component_status};
+use upbeat_core::maintenance::Maintenance;
+use upbeat_core::{Config, Status};
+
+use crate::MonitorView;
+
+/// One row of the page: a configured component, or a monitor without one standing for itself.
+#[derive(Clone, Debug)]
+pub struct ComponentView {
+    /// The component's id, or the monitor's for a monitor without a component.
+    pub id: String,
+    pub name: String,
+    pub group: Option<String>,
+    pub description: Option<String>,
+    pub status: ComponentStatus,
+    /// Every monitor of it is still waiting for its first check, and nobody declared anything.
+    pub waiting: bool,
+    /// Its public monitors, in configuration order; the monitor itself for a loose one.
+    pub monitors: Vec<MonitorView>,
+    /// A monitor without a component.
+    pub loose: bool,
+    /// Its position on the page, from 1.
+    pub position: usize,
+}
+
+/// Everything public, with its status at one moment.
+#[derive(Clone, Debug)]
+pub struct Overview {
+    /// Public components in configuration order, then loose public monitors.
+    pub components: Vec<ComponentView>,
+    /// The worst status of any component.
+    pub worst: ComponentStatus,
+    /// Nothing has been checked yet and nobody declared anything.
+    pub waiting: bool,
+}
+
+impl Overview {
+    /// `incidents` may include closed ones; only open ones count. Maintenance counts while in
+    /// progress.
+    pub fn new(
+        config: &Config,
+        monitors: &[MonitorView],
+        incidents: &[Incident],
+        maintenances: &[Maintenance],
+        now: DateTime<Utc>,
+    ) -> Overview {
+        let public: Vec<&MonitorView> = monitors.iter().filter(|m| m.public).collect();
+        let declared = |component: &str| -> Vec<ComponentStatus> {
+            let from_incidents =
+                incidents.iter().filter(|i| i.is_open()).filter_map(|i| i.components.get(component).copied());
+            let from_maintenance =
+                maintenances.iter().filter(|m| m.covers(component, now)).map(|_| ComponentStatus::UnderMaintenance);
+            from_incidents.chain(from_maintenance).collect()
+        };
+        let mut components = Vec::new();
+        for c in config.components.iter().filter(|c| c.public) {
+            let members: Vec<MonitorView> =
+                public.iter().filter(|m| m.component.as_deref() == Some(c.id.as_str())).map(|m| (*m).clone()).collect();
+            let said = declared(&c.id);
+            let waiting = !members.is_empty() && members.iter().all(|m| m.state == Status::Unknown) && said.is_empty();
+            components.push(ComponentView {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                group: c.group.clone(),
+                description: c.description.clone(),
+                status: component_status(members.iter().map(|m| m.state), said),
+                waiting,
+                monitors: members,
+                loose: false,
+                position: components.len() + 1,
+            });
+        }
+        let grouped = components.iter().any(|c| c.group.is_some());
+        for m in public.iter().filter(|m| m.component.is_none()) {
+            components.push(ComponentView {
+                id: m.id.to_string(),
+                name: m.name.clone(),
+                group: grouped.then(|| "Other services".to_owned()),
+                description: None,
+                status: component_status([m.state], []),
+                waiting: m.state == Status::Unknown,
+                monitors: vec![(*m).clone()],
+                loose: true,
+                position: components.len() + 1,
+            });
+        }
+        let worst = components.iter().map(|c| c.status).max().unwrap_or(ComponentStatus::Operational);
+        let waiting = !public.is_empty()
+            && public.iter().all(|m| m.state == Status::Unknown)
+            && worst == ComponentStatus::Operational;
+        Overview { components, worst, waiting }
+    }
+
+    /// The component (or loose monitor) with this id, if it is public.
+    pub fn component(&self, id: &str) -> Option<&ComponentView> {
+        self.components.iter().find(|c| c.id == id)
+    }
+
+    /// Whether the public may see a component id an incident or a window names.
+    pub fn shows(&self, id: &str) -> bool {
+        self.component(id).is_some()
+    }
+
+    /// The public monitor with this id.
+    pub fn monitor(&self, id: &str) -> Option<&MonitorView> {
+        self.components.iter().flat_map(|c| &c.monitors).find(|m| m.id.as_str() == id)
+    }
+
+    /// Components by group, groups in the order their first component comes; `None` for components
+    /// without a group.
+    pub fn groups(&self) -> Vec<(Option<&str>, Vec<&ComponentView>)> {
+        let mut groups: Vec<(Option<&str>, Vec<&ComponentView>)> = Vec::new();
+        for c in &self.components {
+            match groups.iter_mut().find(|(g, _)| *g == c.group.as_deref()) {
+                Some((_, list)) => list.push(c),
+                None => groups.push((c.group.as_deref(), vec![c])),
+            }
+        }
+        groups
+    }
+}
