@@ -59,6 +59,10 @@ pub struct HttpArgs {
     /// Paths of upbeat to measure, comma separated.
     #[arg(long, value_delimiter = ',', default_values_t = ["/".to_owned(), "/feed.rss".to_owned(), "/api/v2/summary.json".to_owned()])]
     paths: Vec<String>,
+    /// Sent as `Accept-Encoding` with every request wrk makes (e.g. `br`, as browsers send it);
+    /// none by default, so the identity bodies are measured.
+    #[arg(long)]
+    accept_encoding: Option<String>,
     /// Keep the run's directory (configuration, database, upbeat's log) instead of removing it.
     #[arg(long)]
     keep: bool,
@@ -302,7 +306,11 @@ impl Wrk {
 /// Runs wrk to its end; nothing else runs in this process meanwhile, so blocking is fine.
 fn run_wrk(args: &HttpArgs, url: &str) -> anyhow::Result<Wrk> {
     eprintln!("   wrk -t{} -c{} -d{}s --latency {url}", args.threads, args.connections, args.duration);
-    let output = Command::new("wrk")
+    let mut wrk = Command::new("wrk");
+    if let Some(encoding) = &args.accept_encoding {
+        wrk.arg("-H").arg(format!("Accept-Encoding: {encoding}"));
+    }
+    let output = wrk
         .arg(format!("-t{}", args.threads))
         .arg(format!("-c{}", args.connections))
         .arg(format!("-d{}s", args.duration))

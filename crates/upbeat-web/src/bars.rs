@@ -219,11 +219,12 @@ fn path(values: &[Option<f64>]) -> String {
             Some(v) => {
                 let x = i as f64 * WIDTH / n as f64;
                 let y = HEIGHT - (v / top * (HEIGHT - 4.0));
-                d.push_str(&format!("{}{x:.1},{y:.1}", if pen_down { 'L' } else { 'M' }));
+                // Whole units: the box is 600 wide, so a unit is at most a pixel or two on screen.
+                d.push_str(&format!("{}{x:.0},{y:.0}", if pen_down { 'L' } else { 'M' }));
                 // A lone point still shows: a short flat stroke.
                 let next_missing = values.get(i + 1).is_none_or(Option::is_none);
                 if !pen_down && next_missing {
-                    d.push_str(&format!("h{:.1}", WIDTH / n as f64 / 2.0));
+                    d.push_str(&format!("h{:.0}", (WIDTH / n as f64 / 2.0).max(1.0)));
                 }
                 pen_down = true;
             }
@@ -255,7 +256,7 @@ mod tests {
         assert_eq!(nice_ceiling(500.0), 500.0);
         let d = path(&[Some(100.0), Some(200.0), None, Some(50.0), None]);
         assert_eq!(d.matches('M').count(), 2, "{d}");
-        assert!(d.starts_with("M0.0,52.0L150.0,4.0M450.0,76.0h75.0"), "{d}");
+        assert_eq!(d, "M0,52L150,4M450,76h75");
         assert_eq!(path(&[None, None]), "");
     }
 }

@@ -317,8 +317,12 @@ pub async fn run_renderer(state: AppState, mut changes: watch::Receiver<u64>) {
             }
             () = tokio::time::sleep(wait) => {}
         }
+        let started = std::time::Instant::now();
         match rebuild(&state).await {
-            Ok(edge) => next_edge = edge,
+            Ok(edge) => {
+                next_edge = edge;
+                tracing::debug!(elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "rendered the public pages");
+            }
             Err(e) => tracing::warn!(error = %e, "could not re-render the public pages; serving the previous ones"),
         }
     }

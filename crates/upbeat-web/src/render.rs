@@ -586,6 +586,59 @@ mod tests {
         assert!(!html.contains("<b>"));
     }
 
+    /// The budget: a page of 4 groups of 5 HTTP monitors, each with a full 90-day history
+    /// and a week of response times, stays under 100 kB before compression.
+    #[test]
+    fn a_full_page_of_twenty_http_monitors_stays_under_100_kb() {
+        use upbeat_core::uptime::{History, Span};
+        let now = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
+        let mut src = String::from("[page]\ntitle = \"Shop\"\n");
+        for c in 0..4 {
+            src.push_str(&format!("[[component]]\nid = \"c{c}\"\nname = \"Component {c}\"\ngroup = \"Group {c}\"\n"));
+        }
+        let mut monitors = Vec::new();
+        let mut trends = Trends::default();
+        for i in 0..20 {
+            let id = MonitorId::parse(&format!("m{i}")).unwrap();
+            src.push_str(&format!(
+                "[[monitor]]\nid = \"m{i}\"\nname = \"Service number {i}\"\nkind = \"http\"\nurl = \"http://127.0.0.1/\"\ncomponent = \"c{}\"\n",
+                i % 4
+            ));
+            monitors.push(MonitorView {
+                id: id.clone(),
+                name: format!("Service number {i}"),
+                kind: "http",
+                target: "http://127.0.0.1/".into(),
+                component: Some(format!("c{}", i % 4)),
+                public: true,
+                interval_seconds: 60.0,
+                state: Status::Up,
+                last_check: None,
+                open_outage: None,
+                ping_uuid: None,
+                last_value: None,
+                next_deadline: None,
+            });
+            let watched = vec![Span::new(now - chrono::Duration::days(100), now)];
+            let outage = Span::new(now - chrono::Duration::hours(30), now - chrono::Duration::hours(29));
+            let history = History { outages: vec![outage], maintenance: vec![], watched };
+            let latency = (0..672)
+                .map(|b| upbeat_store::LatencyPoint {
+                    start: now - chrono::Duration::minutes(15 * (672 - b)),
+                    average: std::time::Duration::from_micros(80_000 + (b * 7919 % 120_000) as u64),
+                    checks: 15,
+                })
+                .collect();
+            trends.monitors.insert(id, crate::trends::MonitorTrend { days: history.daily(90, now), latency });
+        }
+        let config = Config::parse("test.toml", &src).unwrap();
+        let overview = Overview::new(&config, &monitors, &[], &[], now);
+        let html = page(&config, &overview, &trends, &[], &[], now);
+        assert_eq!(html.matches("data-date=").count(), 4 * 90);
+        assert_eq!(html.matches("<svg class=\"chart\"").count(), 40);
+        assert!(html.len() < 100_000, "the page is {} bytes", html.len());
+    }
+
     fn fixed_incident() -> Incident {
         use upbeat_core::incident::{ComponentStatus, Impact, IncidentStatus, IncidentUpdate, Postmortem};
         let at = |h, mi| Utc.with_ymd_and_hms(2025, 6, 23, h, mi, 0).unwrap();

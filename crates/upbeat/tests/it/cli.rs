@@ -33,6 +33,7 @@ fn the_example_config_is_valid_and_shows_every_kind_and_table() {
         "language",
         "time_zone",
         "feed_items",
+        "logo",
         "listen",
         "concurrency",
         "retention",
