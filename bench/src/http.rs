@@ -10,10 +10,9 @@
 //! static server, and print one markdown table.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
@@ -22,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::child::{Helper, Upbeat, free_port, log_problems, tail};
 use crate::procfs;
 
 /// How long upbeat may take from start to answering `/health`.
@@ -109,7 +109,13 @@ async fn run(args: &HttpArgs, me: &Path, upbeat: &Path, dir: &Path) -> anyhow::R
     let runs = args.paths.len() as u64 + 1;
     let lifetime = STARTUP_LIMIT + RENDER_LIMIT + Duration::from_secs(runs * (args.duration + 15)) + STOP_LIMIT;
 
-    let target = Helper::start(me, "target", "--addrs", lifetime + Duration::from_secs(60))?;
+    let loopback = || vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).to_string()];
+    let target = Helper::start(
+        me,
+        "target",
+        &[vec!["--addrs".to_owned()], loopback()].concat(),
+        lifetime + Duration::from_secs(60),
+    )?;
     let target_addr = *target.addrs.first().context("the target listens nowhere")?;
     let listen = free_port()?;
     let config = dir.join("bench.toml");
@@ -157,16 +163,16 @@ async fn run(args: &HttpArgs, me: &Path, upbeat: &Path, dir: &Path) -> anyhow::R
     }
 
     let ceiling = {
-        let static_server = Helper::start(me, "static", "--listen", lifetime)?;
+        let static_server = Helper::start(me, "static", &[vec!["--listen".to_owned()], loopback()].concat(), lifetime)?;
         let addr = *static_server.addrs.first().context("the static server listens nowhere")?;
         eprintln!("-- upbeat-bench static on {addr} (pid {})", static_server.child.id());
         measure(args, "`/` of `upbeat-bench static` (ceiling)", addr, "/", static_server.child.id(), false).await
     };
 
-    let (stop, stopped_cleanly) = server.stop().await?;
+    let (stop, stopped_cleanly) = server.stop(STOP_LIMIT, async |_| {}).await?;
     eprintln!("   upbeat: {stop}");
     drop(target);
-    let errors = log_problems(&log);
+    let (errors, _) = log_problems(&log);
 
     println!(
         "{} connections, {} wrk threads, {} s per path; {} monitors over {} components, one open incident \
@@ -598,165 +604,6 @@ fn dechunk(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
         body.extend_from_slice(&data[..size]);
         data = &data[size + 2..];
     }
-}
-
-/// A child `upbeat-bench target` or `upbeat-bench static`: reads its `listening ADDR` lines up to
-/// `ready`; it exits when this is dropped (its stdin closes).
-struct Helper {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    addrs: Vec<SocketAddr>,
-}
-
-impl Helper {
-    fn start(me: &Path, subcommand: &str, addr_flag: &str, lifetime: Duration) -> anyhow::Result<Helper> {
-        let mut child = Command::new(me)
-            .args([subcommand, "--exit-on-stdin-eof", "--lifetime", &lifetime.as_secs().to_string(), addr_flag])
-            .arg(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("cannot start `upbeat-bench {subcommand}`"))?;
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().context("no stdout from the child")?;
-        let mut helper = Helper { child, stdin, addrs: Vec::new() };
-        for line in BufReader::new(stdout).lines() {
-            let line = line?;
-            if line == "ready" {
-                return Ok(helper);
-            }
-            if let Some(addr) = line.strip_prefix("listening ") {
-                helper.addrs.push(addr.parse()?);
-            }
-        }
-        bail!("`upbeat-bench {subcommand}` exited before it was ready")
-    }
-}
-
-impl Drop for Helper {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `upbeat serve` under coreutils' `timeout`, so that it stops by itself even if the bench is
-/// killed; `pid` is upbeat's own process.
-struct Upbeat {
-    child: Child,
-    pid: u32,
-    stopped: bool,
-}
-
-impl Upbeat {
-    fn start(upbeat: &Path, config: &Path, db: &str, log: &Path, lifetime: Duration) -> anyhow::Result<Upbeat> {
-        let log_file = std::fs::File::create(log)?;
-        let child = Command::new("timeout")
-            .args(["--signal=TERM", "--kill-after=15", &format!("{}s", lifetime.as_secs())])
-            .arg(upbeat)
-            .args(["serve", "--config"])
-            .arg(config)
-            .args(["--db", db])
-            .env_remove("UPBEAT_LISTEN")
-            .env_remove("UPBEAT_CONFIG")
-            .env_remove("UPBEAT_DATABASE_URL")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .spawn()
-            .context("cannot start `timeout upbeat serve` (is coreutils' timeout installed?)")?;
-        let mut server = Upbeat { child, pid: 0, stopped: false };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let [pid] = procfs::children(server.child.id())[..] {
-                server.pid = pid;
-                return Ok(server);
-            }
-            if let Some(status) = server.child.try_wait()? {
-                bail!("upbeat exited at once ({status}):\n{}", tail(log));
-            }
-            ensure!(Instant::now() < deadline, "cannot find upbeat's process under `timeout`");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// SIGTERM, then wait for the exit; SIGKILL after [`STOP_LIMIT`]. How it ended, and whether
-    /// that was `exit 0`.
-    async fn stop(&mut self) -> anyhow::Result<(String, bool)> {
-        let sent = Command::new("kill").args(["-TERM", &self.pid.to_string()]).status()?;
-        ensure!(sent.success(), "kill -TERM {} failed", self.pid);
-        let signalled = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                self.stopped = true;
-                let after = signalled.elapsed().as_secs_f64();
-                return Ok(match status.code() {
-                    Some(0) => (format!("exit 0 in {after:.1} s"), true),
-                    Some(code) => (format!("exit {code} after {after:.1} s"), false),
-                    None => (format!("{status} after {after:.1} s"), false),
-                });
-            }
-            if signalled.elapsed() >= STOP_LIMIT {
-                let _ = Command::new("kill").args(["-KILL", &self.pid.to_string()]).status();
-                let _ = self.child.wait();
-                self.stopped = true;
-                return Ok((format!("no exit in {} s: killed", STOP_LIMIT.as_secs()), false));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Upbeat {
-    fn drop(&mut self) {
-        if !self.stopped {
-            if self.pid != 0 {
-                let _ = Command::new("kill").args(["-KILL", &self.pid.to_string()]).status();
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Counts `ERROR` and `WARN` lines in upbeat's log, printing the first few errors; the errors.
-fn log_problems(log: &Path) -> usize {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let (mut errors, mut warnings) = (0, 0);
-    for line in text.lines() {
-        if line.contains(" ERROR ") {
-            errors += 1;
-            if errors <= 5 {
-                eprintln!("   log: {line}");
-            }
-        } else if line.contains(" WARN ") {
-            warnings += 1;
-        }
-    }
-    if errors + warnings > 0 {
-        eprintln!("   log: {errors} ERROR and {warnings} WARN lines");
-    }
-    errors
-}
-
-fn tail(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
-}
-
-fn free_port() -> anyhow::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok(listener.local_addr()?)
 }
 
 fn ms(value: f64) -> String {

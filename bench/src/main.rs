@@ -4,6 +4,7 @@
 //! `upbeat-bench run` is the benchmark; `upbeat-bench target` is the HTTP target it starts as a
 //! child process, so the target's CPU is not counted against upbeat.
 
+mod child;
 mod http;
 mod import;
 mod outbox;

@@ -4,10 +4,8 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
@@ -17,6 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::child::{Helper, Upbeat, free_port, log_problems, tail};
 use crate::procfs;
 
 /// How long upbeat may take from start to answering `/metrics`.
@@ -230,20 +229,25 @@ async fn run_one(args: &RunArgs, n: usize, me: &Path, upbeat: &Path) -> anyhow::
 
 async fn measure(args: &RunArgs, n: usize, me: &Path, upbeat: &Path, dir: &Path) -> anyhow::Result<Figures> {
     let lifetime = STARTUP_LIMIT + Duration::from_secs(args.warmup + args.duration) + STOP_LIMIT;
-    let target = Target::start(me, args.target_ips, args.ports_per_ip, lifetime + Duration::from_secs(60))?;
+    let addrs: Vec<String> = (1..=args.target_ips)
+        .flat_map(|host| (0..args.ports_per_ip).map(move |_| SocketAddr::from((Ipv4Addr::new(127, 0, 0, host), 0))))
+        .map(|a| a.to_string())
+        .collect();
+    let target = Helper::start(me, "target", &["--addrs".into(), addrs.join(",")], lifetime + Duration::from_secs(60))?;
     eprintln!("   target pid {} on {} addresses", target.pid(), target.addrs.len());
 
     let listen = free_port()?;
     let config = dir.join("bench.toml");
     std::fs::write(&config, config_text(n, args, listen, &target.addrs))?;
     let db_path = dir.join("bench.db");
-    let mut server = Upbeat::start(upbeat, &config, &db_path, &dir.join("upbeat.log"), lifetime)?;
+    let log = dir.join("upbeat.log");
+    let mut server = Upbeat::start(upbeat, &config, &format!("sqlite://{}", db_path.display()), &log, lifetime)?;
     eprintln!("   upbeat pid {} on {listen}", server.pid);
 
     let started = Instant::now();
     loop {
         if let Some(status) = server.child.try_wait()? {
-            bail!("upbeat exited at startup ({status}); see {}:\n{}", server.log.display(), tail(&server.log));
+            bail!("upbeat exited at startup ({status}); see {}:\n{}", log.display(), tail(&log));
         }
         if scrape(listen).await.is_ok() {
             break;
@@ -270,10 +274,27 @@ async fn measure(args: &RunArgs, n: usize, me: &Path, upbeat: &Path, dir: &Path)
         "   window over; IPv4 TCP sockets: {sockets} ({established} established, {time_wait} TIME_WAIT); stopping upbeat"
     );
 
-    let (stop, stopped_cleanly) = server.stop(listen).await?;
+    // While it stops, `/metrics` is still served: its progress is printed every 5 s.
+    let (stop, stopped_cleanly) = server
+        .stop(STOP_LIMIT, async |since| {
+            let progress = match scrape(listen).await {
+                Ok(m) => [
+                    "upbeat_checks_total{result=\"up\",error=\"\"}",
+                    "upbeat_sample_queue_depth",
+                    "upbeat_write_batch_size_count",
+                ]
+                .iter()
+                .map(|name| format!("{name} {}", metric(&m, name).map_or("?".to_owned(), |v| v.to_string())))
+                .collect::<Vec<_>>()
+                .join(", "),
+                Err(e) => format!("/metrics: {e:#}"),
+            };
+            eprintln!("   still stopping after {} s: {progress}", since.as_secs());
+        })
+        .await?;
     eprintln!("   upbeat: {stop}");
     drop(target);
-    let (log_errors, log_warnings) = log_problems(&server.log);
+    let (log_errors, log_warnings) = log_problems(&log);
 
     let window_s = window.as_secs_f64();
     let cores = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / ticks / window_s;
@@ -409,163 +430,6 @@ fn config_text(n: usize, args: &RunArgs, listen: SocketAddr, targets: &[SocketAd
     out
 }
 
-/// The target, in its own process; it exits when this is dropped (its stdin closes).
-struct Target {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    addrs: Vec<SocketAddr>,
-}
-
-impl Target {
-    fn start(me: &Path, ips: u8, ports_per_ip: usize, lifetime: Duration) -> anyhow::Result<Target> {
-        let addrs: Vec<String> = (1..=ips)
-            .flat_map(|host| (0..ports_per_ip).map(move |_| SocketAddr::from((Ipv4Addr::new(127, 0, 0, host), 0))))
-            .map(|a| a.to_string())
-            .collect();
-        let mut child = Command::new(me)
-            .args(["target", "--exit-on-stdin-eof", "--lifetime", &lifetime.as_secs().to_string(), "--addrs"])
-            .arg(addrs.join(","))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .context("cannot start the target")?;
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().context("no stdout from the target")?;
-        let mut target = Target { child, stdin, addrs: Vec::new() };
-        for line in BufReader::new(stdout).lines() {
-            let line = line?;
-            if line == "ready" {
-                return Ok(target);
-            }
-            if let Some(addr) = line.strip_prefix("listening ") {
-                target.addrs.push(addr.parse()?);
-            }
-        }
-        bail!("the target exited before it was ready")
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `upbeat serve`, under coreutils' `timeout` so that it stops by itself even if the bench is
-/// killed; `pid` is upbeat's own process, which is what is measured and signalled.
-struct Upbeat {
-    child: Child,
-    pid: u32,
-    log: PathBuf,
-    stopped: bool,
-}
-
-impl Upbeat {
-    fn start(upbeat: &Path, config: &Path, db: &Path, log: &Path, lifetime: Duration) -> anyhow::Result<Upbeat> {
-        let log_file = std::fs::File::create(log)?;
-        let child = Command::new("timeout")
-            .args(["--signal=TERM", "--kill-after=15", &format!("{}s", lifetime.as_secs())])
-            .arg(upbeat)
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .arg("--db")
-            .arg(format!("sqlite://{}", db.display()))
-            .env_remove("UPBEAT_LISTEN")
-            .env_remove("UPBEAT_CONFIG")
-            .env_remove("UPBEAT_DATABASE_URL")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .spawn()
-            .context("cannot start `timeout upbeat serve` (is coreutils' timeout installed?)")?;
-        let mut server = Upbeat { pid: 0, child, log: log.to_owned(), stopped: false };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let [pid] = procfs::children(server.child.id())[..] {
-                server.pid = pid;
-                return Ok(server);
-            }
-            if let Some(status) = server.child.try_wait()? {
-                bail!("upbeat exited at once ({status}):\n{}", tail(log));
-            }
-            ensure!(Instant::now() < deadline, "cannot find upbeat's process under `timeout`");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// SIGTERM, then wait for upbeat to write what is in flight and exit; if it has not exited
-    /// within [`STOP_LIMIT`], SIGKILL. Returns how it ended and whether that was `exit 0`.
-    /// While it stops, `/metrics` is still served: its progress is printed every 5 s.
-    async fn stop(&mut self, listen: SocketAddr) -> anyhow::Result<(String, bool)> {
-        let sent = Command::new("kill").args(["-TERM", &self.pid.to_string()]).status()?;
-        ensure!(sent.success(), "kill -TERM {} failed", self.pid);
-        let signalled = Instant::now();
-        let mut next_report = Duration::from_secs(5);
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                self.stopped = true;
-                let after = signalled.elapsed().as_secs_f64();
-                return Ok(match status.code() {
-                    Some(0) => (format!("exit 0 in {after:.1} s"), true),
-                    Some(code) => (format!("exit {code} after {after:.1} s"), false),
-                    None => (format!("{status} after {after:.1} s"), false),
-                });
-            }
-            if signalled.elapsed() >= STOP_LIMIT {
-                eprintln!("   upbeat has not exited {} s after SIGTERM; sending SIGKILL", STOP_LIMIT.as_secs());
-                let _ = Command::new("kill").args(["-KILL", &self.pid.to_string()]).status();
-                let _ = self.child.wait();
-                self.stopped = true;
-                return Ok((format!("no exit in {} s: killed", STOP_LIMIT.as_secs()), false));
-            }
-            if signalled.elapsed() >= next_report {
-                next_report += Duration::from_secs(5);
-                let progress = match scrape(listen).await {
-                    Ok(m) => [
-                        "upbeat_checks_total{result=\"up\",error=\"\"}",
-                        "upbeat_sample_queue_depth",
-                        "upbeat_write_batch_size_count",
-                    ]
-                    .iter()
-                    .map(|name| format!("{name} {}", metric(&m, name).map_or("?".to_owned(), |v| v.to_string())))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                    Err(e) => format!("/metrics: {e:#}"),
-                };
-                eprintln!("   still stopping after {} s: {progress}", signalled.elapsed().as_secs());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Upbeat {
-    fn drop(&mut self) {
-        if !self.stopped {
-            if self.pid != 0 {
-                let _ = Command::new("kill").args(["-KILL", &self.pid.to_string()]).status();
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// `GET /metrics` from upbeat, over a plain connection: the body.
 async fn scrape(addr: SocketAddr) -> anyhow::Result<String> {
     let exchange = async {
@@ -595,44 +459,8 @@ fn metric(exposition: &str, name: &str) -> anyhow::Result<f64> {
         .with_context(|| format!("{name} is not a number"))
 }
 
-fn free_port() -> anyhow::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok(listener.local_addr()?)
-}
-
 fn unix_ms() -> anyhow::Result<i64> {
     Ok(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64)
-}
-
-/// Counts `ERROR` and `WARN` lines in upbeat's log and prints the first few distinct errors.
-fn log_problems(log: &Path) -> (usize, usize) {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let (mut errors, mut warnings) = (0, 0);
-    let mut shown: Vec<&str> = Vec::new();
-    for line in text.lines() {
-        if line.contains(" ERROR ") {
-            errors += 1;
-            // The message without the timestamp and the fields after it.
-            let message = line.split_once(" ERROR ").map_or(line, |(_, m)| m);
-            let message = message.split(" monitor_id=").next().unwrap_or(message);
-            if shown.len() < 5 && !shown.contains(&message) {
-                shown.push(message);
-                eprintln!("   log: ERROR {message}");
-            }
-        } else if line.contains(" WARN ") {
-            warnings += 1;
-        }
-    }
-    if errors + warnings > 0 {
-        eprintln!("   log: {errors} ERROR and {warnings} WARN lines");
-    }
-    (errors, warnings)
-}
-
-fn tail(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
 fn thousands(n: usize) -> String {

@@ -3,6 +3,8 @@
 //! bytes of text, no database). A monitor the public may not see is `404`, like one that does not
 //! exist.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +14,7 @@ use upbeat_core::incident::ComponentStatus;
 use crate::AppState;
 use crate::badge::{self, Colour};
 use crate::cache::{Rendered, Snapshot, not_found};
-use crate::trends;
+use crate::trends::{self, MonitorTrend};
 
 #[derive(serde::Deserialize)]
 pub struct BadgeParams {
@@ -27,18 +29,38 @@ type Params = Result<Query<BadgeParams>, axum::extract::rejection::QueryRejectio
 const SVG: &str = "image/svg+xml; charset=utf-8";
 const MAX_LABEL: usize = 100;
 
+/// What a badge is drawn from.
+struct Drawn<'a> {
+    snapshot: &'a Snapshot,
+    view: &'a crate::MonitorView,
+    params: &'a BadgeParams,
+    /// Uptime and response badges: the monitor's days and response times.
+    trend: Option<Arc<MonitorTrend>>,
+}
+
 /// Draws a badge for a public monitor, or answers why not.
-fn draw(
+async fn draw(
     state: &AppState,
     headers: &HeaderMap,
     monitor: &str,
     params: Params,
-    what: impl FnOnce(&Snapshot, &crate::MonitorView, &BadgeParams) -> Result<(String, String, Colour), &'static str>,
+    needs_trend: bool,
+    what: impl FnOnce(Drawn<'_>) -> Result<(String, String, Colour), &'static str>,
 ) -> Response {
     let Ok(Query(params)) = params else { return bad_request("label and days must be plain text") };
     let Some(snapshot) = state.cache.get() else { return not_found() };
     let Some(view) = snapshot.overview.monitor(monitor) else { return not_found() };
-    match what(&snapshot, view, &params) {
+    let trend = match needs_trend {
+        true => match state.cache.trend(&snapshot, state, view).await {
+            Ok(trend) => Some(trend),
+            Err(e) => {
+                tracing::warn!(error = %e, monitor, "could not read a badge's history");
+                return (StatusCode::SERVICE_UNAVAILABLE, "try again\n").into_response();
+            }
+        },
+        false => None,
+    };
+    match what(Drawn { snapshot: &snapshot, view, params: &params, trend }) {
         Ok((label, message, colour)) => {
             let label = params.label.as_deref().map_or(label, |l| l.chars().take(MAX_LABEL).collect());
             Rendered::new(badge::svg(&label, &message, colour), SVG, snapshot.generated).respond(headers)
@@ -60,7 +82,7 @@ pub async fn status(
     params: Params,
 ) -> Response {
     let Some(monitor) = file.strip_suffix(".svg") else { return not_found() };
-    draw(&state, &headers, monitor, params, |snapshot, view, _| {
+    draw(&state, &headers, monitor, params, false, |Drawn { snapshot, view, .. }| {
         let in_maintenance = view
             .component
             .as_deref()
@@ -75,6 +97,7 @@ pub async fn status(
         };
         Ok((view.name.clone(), message.to_owned(), colour))
     })
+    .await
 }
 
 /// Uptime over the last `days` calendar days of the page's time zone (today so far included).
@@ -84,15 +107,16 @@ pub async fn uptime(
     Path(monitor): Path<String>,
     params: Params,
 ) -> Response {
-    draw(&state, &headers, &monitor, params, |snapshot, view, params| {
+    draw(&state, &headers, &monitor, params, true, |Drawn { params, trend, .. }| {
         let days = match params.days.as_deref().map(str::parse::<u32>) {
             None => 30,
             Some(Ok(days)) if (1..=trends::DAYS).contains(&days) => days,
             Some(_) => return Err("days must be a whole number from 1 to 90"),
         };
-        let percent = snapshot.trends.monitors.get(&view.id).and_then(|t| t.uptime_percent(days as usize));
+        let percent = trend.and_then(|t| t.uptime_percent(days as usize));
         Ok((format!("uptime {days}d"), badge::uptime_message(percent), badge::uptime_colour(percent)))
     })
+    .await
 }
 
 /// The average response time of good checks over the last 24 hours.
@@ -102,14 +126,9 @@ pub async fn response(
     Path(monitor): Path<String>,
     params: Params,
 ) -> Response {
-    draw(&state, &headers, &monitor, params, |snapshot, view, _| {
-        let since = snapshot.generated - chrono::Duration::hours(24);
-        let ms = snapshot
-            .trends
-            .monitors
-            .get(&view.id)
-            .and_then(|t| t.average_latency(since))
-            .map(|d| d.as_secs_f64() * 1000.0);
+    draw(&state, &headers, &monitor, params, true, |Drawn { trend, .. }| {
+        let ms = trend.and_then(|t| t.average_latency()).map(|d| d.as_secs_f64() * 1000.0);
         Ok(("response time".to_owned(), badge::response_message(ms), badge::response_colour(ms)))
     })
+    .await
 }

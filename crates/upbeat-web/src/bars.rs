@@ -10,11 +10,10 @@ use upbeat_core::duration::human;
 use upbeat_core::incident::{Impact, Incident};
 use upbeat_core::maintenance::Maintenance;
 use upbeat_core::uptime::day_start;
-use upbeat_store::LatencyPoint;
 
 use crate::overview::ComponentView;
 use crate::render::Local;
-use crate::trends::{self, Trends};
+use crate::trends::{self, MonitorTrend, Trends};
 
 /// One component's bar.
 pub(crate) struct Bar {
@@ -160,41 +159,43 @@ fn clock(local: &Local, t: DateTime<Utc>, day: NaiveDate) -> String {
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 100.0;
 
-/// The 24-hour and 7-day response-time charts of one monitor, from its 15-minute buckets.
-pub fn charts(name: &str, latency: &[LatencyPoint], now: DateTime<Utc>) -> Vec<minijinja::Value> {
-    [("last 24 hours", "24 h ago", 1i64, 1usize), ("last 7 days", "7 d ago", trends::LATENCY_DAYS, 8usize)]
-        .into_iter()
-        .map(|(period, left, days, merge)| {
-            let span = chrono::Duration::days(days);
-            let from = now - span;
-            let step = chrono::Duration::from_std(trends::BUCKET * merge as u32).unwrap_or_default();
-            let slots = (span.num_milliseconds() / step.num_milliseconds().max(1)).max(1) as usize;
-            // Buckets merged into slots of `step`, weighted by their checks.
-            let mut sums = vec![(0u128, 0u64); slots];
-            for p in latency.iter().filter(|p| p.start >= from) {
-                let slot =
-                    (((p.start - from).num_milliseconds() / step.num_milliseconds().max(1)) as usize).min(slots - 1);
-                sums[slot].0 += p.average.as_micros() * u128::from(p.checks);
-                sums[slot].1 += p.checks;
-            }
-            let values: Vec<Option<f64>> =
-                sums.iter().map(|(sum, n)| (*n > 0).then(|| *sum as f64 / *n as f64 / 1000.0)).collect();
-            let path = path(&values);
-            let seen: Vec<f64> = values.iter().flatten().copied().collect();
-            let max = seen.iter().copied().fold(0.0, f64::max);
-            let (checks, total) = sums.iter().fold((0u64, 0u128), |(n, s), (sum, c)| (n + c, s + sum));
-            let average = (checks > 0).then(|| Duration::from_micros((total / u128::from(checks)) as u64));
-            let summary = match average {
-                Some(avg) => format!(
-                    "{name}: response time, {period}: average {}, slowest {}",
-                    ms(avg.as_secs_f64() * 1000.0),
-                    ms(max)
-                ),
-                None => format!("{name}: response time, {period}: no successful checks"),
-            };
-            context! { period, left, path, summary, scale => (max > 0.0).then(|| ms(nice_ceiling(max))) }
-        })
-        .collect()
+/// The 24-hour and 7-day response-time charts of one monitor.
+pub fn charts(name: &str, trend: &MonitorTrend, now: DateTime<Utc>) -> Vec<minijinja::Value> {
+    [
+        ("last 24 hours", "24 h ago", 1i64, trends::DAY_BUCKET, &trend.day),
+        ("last 7 days", "7 d ago", trends::LATENCY_DAYS, trends::WEEK_BUCKET, &trend.week),
+    ]
+    .into_iter()
+    .map(|(period, left, days, bucket, points)| {
+        let span = chrono::Duration::days(days);
+        let from = now - span;
+        let step = chrono::Duration::from_std(bucket).unwrap_or_default();
+        let slots = (span.num_milliseconds() / step.num_milliseconds().max(1)).max(1) as usize;
+        // Each bucket in its slot (the trends may be a minute older than `now`), by its checks.
+        let mut sums = vec![(0u128, 0u64); slots];
+        for p in points.iter().filter(|p| p.start >= from) {
+            let slot = (((p.start - from).num_milliseconds() / step.num_milliseconds().max(1)) as usize).min(slots - 1);
+            sums[slot].0 += p.average.as_micros() * u128::from(p.checks);
+            sums[slot].1 += p.checks;
+        }
+        let values: Vec<Option<f64>> =
+            sums.iter().map(|(sum, n)| (*n > 0).then(|| *sum as f64 / *n as f64 / 1000.0)).collect();
+        let path = path(&values);
+        let seen: Vec<f64> = values.iter().flatten().copied().collect();
+        let max = seen.iter().copied().fold(0.0, f64::max);
+        let (checks, total) = sums.iter().fold((0u64, 0u128), |(n, s), (sum, c)| (n + c, s + sum));
+        let average = (checks > 0).then(|| Duration::from_micros((total / u128::from(checks)) as u64));
+        let summary = match average {
+            Some(avg) => format!(
+                "{name}: response time, {period}: average {}, slowest {}",
+                ms(avg.as_secs_f64() * 1000.0),
+                ms(max)
+            ),
+            None => format!("{name}: response time, {period}: no successful checks"),
+        };
+        context! { period, left, path, summary, scale => (max > 0.0).then(|| ms(nice_ceiling(max))) }
+    })
+    .collect()
 }
 
 fn ms(v: f64) -> String {

@@ -18,7 +18,7 @@ use upbeat_core::{Config, Status};
 use crate::MonitorView;
 use crate::bars;
 use crate::overview::Overview;
-use crate::trends::Trends;
+use crate::trends::{PICTURED, Trends};
 
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -307,17 +307,20 @@ pub fn page(
                         _ if c.waiting => ("unknown", "No data yet"),
                         _ => (c.status.as_str(), c.status.label()),
                     };
-                    let bar = bars::component_bar(c, trends, incidents, maintenances, &local, now);
+                    // Past the first components the page lists only statuses, so it stays readable.
+                    let pictured = c.position <= PICTURED;
+                    let bar = pictured.then(|| bars::component_bar(c, trends, incidents, maintenances, &local, now));
                     let charts: Vec<minijinja::Value> = c
                         .monitors
                         .iter()
-                        .filter(|m| m.kind == "http")
+                        .filter(|m| pictured && m.kind == "http")
                         .filter_map(|m| trends.monitors.get(&m.id).map(|t| (m, t)))
-                        .flat_map(|(m, t)| bars::charts(&m.name, &t.latency, now))
+                        .flat_map(|(m, t)| bars::charts(&m.name, t, now))
                         .collect();
+                    let (days, uptime) = bar.map_or((Vec::new(), None), |b| (b.days, b.uptime));
                     context! {
                         id => c.id.clone(), name => c.name.clone(), description => c.description.clone(), class, text,
-                        days => bar.days, uptime => bar.uptime, charts,
+                        days, uptime, charts,
                         monitors => if c.loose { Vec::new() } else { c.monitors.iter().map(monitor_ctx).collect::<Vec<_>>() },
                     }
                 })
@@ -378,6 +381,7 @@ pub fn page(
             title => config.page.title.clone(), language => config.page.language.clone(), time_zone => config.page.time_zone.name(),
             root => "", generated => local.at(now), overall, incidents => open, active, upcoming,
             groups, ongoing, recent, past, recent_days => RECENT_DAYS, logo => config.page.logo.is_some(),
+            unpictured => overview.components.len().saturating_sub(PICTURED), pictured => PICTURED,
         },
     )
 }
@@ -622,14 +626,21 @@ mod tests {
             let watched = vec![Span::new(now - chrono::Duration::days(100), now)];
             let outage = Span::new(now - chrono::Duration::hours(30), now - chrono::Duration::hours(29));
             let history = History { outages: vec![outage], maintenance: vec![], watched };
-            let latency = (0..672)
-                .map(|b| upbeat_store::LatencyPoint {
-                    start: now - chrono::Duration::minutes(15 * (672 - b)),
-                    average: std::time::Duration::from_micros(80_000 + (b * 7919 % 120_000) as u64),
-                    checks: 15,
-                })
-                .collect();
-            trends.monitors.insert(id, crate::trends::MonitorTrend { days: history.daily(90, now), latency });
+            let series = |n: i64, minutes: i64| -> Vec<upbeat_store::LatencyPoint> {
+                (0..n)
+                    .map(|b| upbeat_store::LatencyPoint {
+                        start: now - chrono::Duration::minutes(minutes * (n - b)),
+                        average: std::time::Duration::from_micros(80_000 + (b * 7919 % 120_000) as u64),
+                        checks: 15,
+                    })
+                    .collect()
+            };
+            let trend = crate::trends::MonitorTrend {
+                days: history.daily(90, now),
+                day: series(96, 15),
+                week: series(84, 120),
+            };
+            trends.monitors.insert(id, std::sync::Arc::new(trend));
         }
         let config = Config::parse("test.toml", &src).unwrap();
         let overview = Overview::new(&config, &monitors, &[], &[], now);
@@ -637,6 +648,39 @@ mod tests {
         assert_eq!(html.matches("data-date=").count(), 4 * 90);
         assert_eq!(html.matches("<svg class=\"chart\"").count(), 40);
         assert!(html.len() < 100_000, "the page is {} bytes", html.len());
+    }
+
+    #[test]
+    fn only_the_first_hundred_components_get_bars() {
+        let mut src = String::from("[page]\ntitle = \"Many\"\n");
+        let mut monitors = Vec::new();
+        for i in 0..150 {
+            src.push_str(&format!(
+                "[[monitor]]\nid = \"m{i}\"\nname = \"M{i}\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\n"
+            ));
+            monitors.push(MonitorView {
+                id: MonitorId::parse(&format!("m{i}")).unwrap(),
+                name: format!("M{i}"),
+                kind: "tcp",
+                target: "h:1".into(),
+                component: None,
+                public: true,
+                interval_seconds: 60.0,
+                state: Status::Up,
+                last_check: None,
+                open_outage: None,
+                ping_uuid: None,
+                last_value: None,
+                next_deadline: None,
+            });
+        }
+        let config = Config::parse("test.toml", &src).unwrap();
+        let now = Utc::now();
+        let overview = Overview::new(&config, &monitors, &[], &[], now);
+        let html = page(&config, &overview, &Trends::default(), &[], &[], now);
+        assert_eq!(html.matches("<ol class=\"bar\"").count(), PICTURED);
+        assert!(html.contains("the other 50 show their status only"), "{html}");
+        assert!(html.contains("<strong>M149</strong>"));
     }
 
     fn fixed_incident() -> Incident {

@@ -418,7 +418,7 @@ impl<'a> Ctx<'a> {
             (status, _) => status.as_str(),
         };
         let updated_at = std::iter::once(i.updated_at).chain(i.postmortem.as_ref().map(|p| p.published_at)).max();
-        IncidentJson {
+        let listed = Listed {
             id,
             name: i.title.clone(),
             status,
@@ -441,6 +441,9 @@ impl<'a> Ctx<'a> {
                 |c| i.components.contains_key(c),
                 |c| i.components.get(&c.id).map_or(c.status, |s| s.as_str()),
             ),
+        };
+        IncidentJson {
+            listed,
             postmortem_body: i.postmortem.as_ref().map(|p| p.body.clone()),
             postmortem_published_at: i.postmortem.as_ref().map(|p| self.time(p.published_at)),
         }
@@ -454,7 +457,7 @@ impl<'a> Ctx<'a> {
             .iter()
             .map(|u| self.update(format!("mu{}", u.id), m.status_at(u.created_at).as_str(), &u.body, &id, u.created_at))
             .collect();
-        MaintenanceJson {
+        let listed = Listed {
             id,
             name: m.title.clone(),
             status: status.as_str(),
@@ -469,6 +472,9 @@ impl<'a> Ctx<'a> {
             incident_updates: updates,
             // Their live status: under maintenance while the window is in progress.
             components: self.components_of(|c| m.components.iter().any(|id| id == c), |c| c.status),
+        };
+        MaintenanceJson {
+            listed,
             scheduled_for: self.time(m.scheduled_for),
             scheduled_until: self.time(m.scheduled_until),
             scheduled_remind_prior: false,
@@ -544,8 +550,9 @@ struct UpdateJson {
     tweet_id: Option<String>,
 }
 
+/// What incidents and scheduled maintenances have alike, in Statuspage's order.
 #[derive(Serialize)]
-struct IncidentJson {
+struct Listed {
     id: String,
     name: String,
     status: &'static str,
@@ -559,25 +566,20 @@ struct IncidentJson {
     page_id: String,
     incident_updates: Vec<UpdateJson>,
     components: Vec<ComponentJson>,
+}
+
+#[derive(Serialize)]
+struct IncidentJson {
+    #[serde(flatten)]
+    listed: Listed,
     postmortem_body: Option<String>,
     postmortem_published_at: Option<String>,
 }
 
 #[derive(Serialize)]
 struct MaintenanceJson {
-    id: String,
-    name: String,
-    status: &'static str,
-    created_at: String,
-    updated_at: String,
-    monitoring_at: Option<String>,
-    resolved_at: Option<String>,
-    impact: &'static str,
-    shortlink: String,
-    started_at: String,
-    page_id: String,
-    incident_updates: Vec<UpdateJson>,
-    components: Vec<ComponentJson>,
+    #[serde(flatten)]
+    listed: Listed,
     scheduled_for: String,
     scheduled_until: String,
     scheduled_remind_prior: bool,

@@ -277,3 +277,27 @@ async fn public_responses_are_compressed_and_answer_304() {
     }
     app.stop().await;
 }
+
+/// Past the first 100 components the page shows statuses only; the badges of the monitors there
+/// are still drawn, from their history read when asked for.
+#[tokio::test]
+async fn monitors_past_the_pictured_components_still_have_badges() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = String::from("[page]\ntitle = \"Many\"\n");
+    for i in 0..101 {
+        config.push_str(&format!(
+            "[[monitor]]\nid = \"job-{i:03}\"\nname = \"Job {i}\"\nkind = \"heartbeat\"\nperiod = \"1d\"\n"
+        ));
+    }
+    let app = TestApp::spawn(&config, &dir).await;
+    let page = app.text("/").await;
+    assert_eq!(count(&page, "<ol class=\"bar\""), 100);
+    assert!(page.contains("the other 1 show their status only") && page.contains("Job 100"), "{page}");
+    for path in ["/badge/job-100/uptime.svg?days=7", "/badge/job-000/uptime.svg?days=7"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let svg = response.text().await.unwrap();
+        assert!(svg.contains("aria-label=\"uptime 7d: no data\""), "{path}: {svg}");
+    }
+    app.stop().await;
+}
