@@ -275,6 +275,10 @@ pub fn response_message(ms: Option<f64>) -> String {
         return "no data".to_owned();
     };
     let ms = ms.max(0.0);
+    // A tenth of a millisecond below 10, so a service on the same network does not read "0ms".
+    if (ms * 10.0).round() < 100.0 {
+        return format!("{}ms", (ms * 10.0).round() / 10.0);
+    }
     // Decide on the rounded value, so 999.7 reads "1s" rather than "1000ms".
     if ms.round() < 1000.0 {
         format!("{}ms", ms.round())
@@ -498,6 +502,9 @@ mod tests {
         assert_eq!(response_message(Some(87.4)), "87ms");
         assert_eq!(response_message(Some(87.5)), "88ms");
         assert_eq!(response_message(Some(0.0)), "0ms");
+        assert_eq!(response_message(Some(0.42)), "0.4ms");
+        assert_eq!(response_message(Some(9.96)), "10ms");
+        assert_eq!(response_message(Some(9.94)), "9.9ms");
         assert_eq!(response_message(Some(123.0)), "123ms");
         assert_eq!(response_message(Some(999.4)), "999ms");
         assert_eq!(response_message(Some(999.7)), "1s");
