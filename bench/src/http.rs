@@ -23,6 +23,7 @@ use tokio::net::TcpStream;
 
 use crate::child::{Helper, Upbeat, free_port, log_problems, tail};
 use crate::procfs;
+use crate::run::thousands;
 
 /// How long upbeat may take from start to answering `/health`.
 const STARTUP_LIMIT: Duration = Duration::from_secs(120);
@@ -612,18 +613,6 @@ fn ms(value: f64) -> String {
 
 fn one_line(e: &anyhow::Error) -> String {
     format!("{e:#}").replace(['\n', '|'], " ")
-}
-
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

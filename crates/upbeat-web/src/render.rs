@@ -590,6 +590,29 @@ mod tests {
         assert!(!html.contains("<b>"));
     }
 
+    /// Every configured monitor, up.
+    fn up(config: &Config) -> Vec<MonitorView> {
+        config
+            .monitors
+            .iter()
+            .map(|m| MonitorView {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                kind: m.kind.name(),
+                target: m.kind.target(),
+                component: m.component.clone(),
+                public: m.public,
+                interval_seconds: m.interval.as_secs_f64(),
+                state: Status::Up,
+                last_check: None,
+                open_outage: None,
+                ping_uuid: None,
+                last_value: None,
+                next_deadline: None,
+            })
+            .collect()
+    }
+
     /// The budget: a page of 4 groups of 5 HTTP monitors, each with a full 90-day history
     /// and a week of response times, stays under 100 kB before compression.
     #[test]
@@ -600,7 +623,6 @@ mod tests {
         for c in 0..4 {
             src.push_str(&format!("[[component]]\nid = \"c{c}\"\nname = \"Component {c}\"\ngroup = \"Group {c}\"\n"));
         }
-        let mut monitors = Vec::new();
         let mut trends = Trends::default();
         for i in 0..20 {
             let id = MonitorId::parse(&format!("m{i}")).unwrap();
@@ -608,21 +630,6 @@ mod tests {
                 "[[monitor]]\nid = \"m{i}\"\nname = \"Service number {i}\"\nkind = \"http\"\nurl = \"http://127.0.0.1/\"\ncomponent = \"c{}\"\n",
                 i % 4
             ));
-            monitors.push(MonitorView {
-                id: id.clone(),
-                name: format!("Service number {i}"),
-                kind: "http",
-                target: "http://127.0.0.1/".into(),
-                component: Some(format!("c{}", i % 4)),
-                public: true,
-                interval_seconds: 60.0,
-                state: Status::Up,
-                last_check: None,
-                open_outage: None,
-                ping_uuid: None,
-                last_value: None,
-                next_deadline: None,
-            });
             let watched = vec![Span::new(now - chrono::Duration::days(100), now)];
             let outage = Span::new(now - chrono::Duration::hours(30), now - chrono::Duration::hours(29));
             let history = History { outages: vec![outage], maintenance: vec![], watched };
@@ -643,7 +650,7 @@ mod tests {
             trends.monitors.insert(id, std::sync::Arc::new(trend));
         }
         let config = Config::parse("test.toml", &src).unwrap();
-        let overview = Overview::new(&config, &monitors, &[], &[], now);
+        let overview = Overview::new(&config, &up(&config), &[], &[], now);
         let html = page(&config, &overview, &trends, &[], &[], now);
         assert_eq!(html.matches("data-date=").count(), 4 * 90);
         assert_eq!(html.matches("<svg class=\"chart\"").count(), 40);
@@ -653,30 +660,14 @@ mod tests {
     #[test]
     fn only_the_first_hundred_components_get_bars() {
         let mut src = String::from("[page]\ntitle = \"Many\"\n");
-        let mut monitors = Vec::new();
         for i in 0..150 {
             src.push_str(&format!(
                 "[[monitor]]\nid = \"m{i}\"\nname = \"M{i}\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\n"
             ));
-            monitors.push(MonitorView {
-                id: MonitorId::parse(&format!("m{i}")).unwrap(),
-                name: format!("M{i}"),
-                kind: "tcp",
-                target: "h:1".into(),
-                component: None,
-                public: true,
-                interval_seconds: 60.0,
-                state: Status::Up,
-                last_check: None,
-                open_outage: None,
-                ping_uuid: None,
-                last_value: None,
-                next_deadline: None,
-            });
         }
         let config = Config::parse("test.toml", &src).unwrap();
         let now = Utc::now();
-        let overview = Overview::new(&config, &monitors, &[], &[], now);
+        let overview = Overview::new(&config, &up(&config), &[], &[], now);
         let html = page(&config, &overview, &Trends::default(), &[], &[], now);
         assert_eq!(html.matches("<ol class=\"bar\"").count(), PICTURED);
         assert!(html.contains("the other 50 show their status only"), "{html}");
