@@ -155,6 +155,21 @@ impl Drop for Upbeat {
     }
 }
 
+/// This benchmark's own binary and the `upbeat` to measure: `--upbeat`, or the one beside it.
+pub fn binaries(upbeat: Option<&Path>) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let me = std::env::current_exe().context("cannot find this binary")?;
+    let upbeat = upbeat.map_or_else(|| me.with_file_name("upbeat"), Path::to_path_buf);
+    ensure!(
+        upbeat.is_file(),
+        "no upbeat binary at {}; build it with `cargo build --release -p upbeat`",
+        upbeat.display()
+    );
+    if !upbeat.components().any(|c| c.as_os_str() == "release") {
+        eprintln!("warning: {} does not look like a release build", upbeat.display());
+    }
+    Ok((me, upbeat))
+}
+
 /// A loopback address nothing listens on right now.
 pub fn free_port() -> anyhow::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;

@@ -75,19 +75,7 @@ pub fn main(args: HttpArgs) -> anyhow::Result<()> {
     ensure!(args.connections >= args.threads, "--connections must be at least --threads (wrk's rule)");
     ensure!(args.monitors >= 1 && args.components >= 1, "--monitors and --components must be positive");
     ensure!(args.paths.iter().all(|p| p.starts_with('/')), "every --paths entry must start with /");
-    let me = std::env::current_exe().context("cannot find this binary")?;
-    let upbeat = match &args.upbeat {
-        Some(path) => path.clone(),
-        None => me.with_file_name("upbeat"),
-    };
-    ensure!(
-        upbeat.is_file(),
-        "no upbeat binary at {}; build it with `cargo build --release -p upbeat`",
-        upbeat.display()
-    );
-    if !upbeat.components().any(|c| c.as_os_str() == "release") {
-        eprintln!("warning: {} does not look like a release build", upbeat.display());
-    }
+    let (me, upbeat) = crate::child::binaries(args.upbeat.as_deref())?;
     ensure_wrk()?;
 
     let dir = std::env::temp_dir().join(format!("upbeat-bench-http-{}", std::process::id()));

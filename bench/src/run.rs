@@ -177,19 +177,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
             args.warmup
         );
     }
-    let me = std::env::current_exe().context("cannot find this binary")?;
-    let upbeat = match &args.upbeat {
-        Some(path) => path.clone(),
-        None => me.with_file_name("upbeat"),
-    };
-    ensure!(
-        upbeat.is_file(),
-        "no upbeat binary at {}; build it with `cargo build --release -p upbeat`",
-        upbeat.display()
-    );
-    if !upbeat.components().any(|c| c.as_os_str() == "release") {
-        eprintln!("warning: {} does not look like a release build", upbeat.display());
-    }
+    let (me, upbeat) = crate::child::binaries(args.upbeat.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     println!("{HEADER}");
     let mut all = Vec::new();
