@@ -98,13 +98,9 @@ async fn run(args: &HttpArgs, me: &Path, upbeat: &Path, dir: &Path) -> anyhow::R
     let runs = args.paths.len() as u64 + 1;
     let lifetime = STARTUP_LIMIT + RENDER_LIMIT + Duration::from_secs(runs * (args.duration + 15)) + STOP_LIMIT;
 
-    let loopback = || vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).to_string()];
-    let target = Helper::start(
-        me,
-        "target",
-        &[vec!["--addrs".to_owned()], loopback()].concat(),
-        lifetime + Duration::from_secs(60),
-    )?;
+    let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).to_string();
+    let target =
+        Helper::start(me, "target", &["--addrs".to_owned(), any_port.clone()], lifetime + Duration::from_secs(60))?;
     let target_addr = *target.addrs.first().context("the target listens nowhere")?;
     let listen = free_port()?;
     let config = dir.join("bench.toml");
@@ -152,7 +148,7 @@ async fn run(args: &HttpArgs, me: &Path, upbeat: &Path, dir: &Path) -> anyhow::R
     }
 
     let ceiling = {
-        let static_server = Helper::start(me, "static", &[vec!["--listen".to_owned()], loopback()].concat(), lifetime)?;
+        let static_server = Helper::start(me, "static", &["--listen".to_owned(), any_port], lifetime)?;
         let addr = *static_server.addrs.first().context("the static server listens nowhere")?;
         eprintln!("-- upbeat-bench static on {addr} (pid {})", static_server.child.id());
         measure(args, "`/` of `upbeat-bench static` (ceiling)", addr, "/", static_server.child.id(), false).await

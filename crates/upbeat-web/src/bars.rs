@@ -22,14 +22,6 @@ pub(crate) struct Bar {
     pub uptime: Option<String>,
 }
 
-/// What one day's segment shows: its colour class and the lines of its tooltip.
-#[derive(Debug, PartialEq, Eq)]
-struct Day {
-    class: &'static str,
-    summary: String,
-    lines: Vec<String>,
-}
-
 /// At most this many things are listed for one day; the rest are counted.
 const MAX_LINES: usize = 4;
 
@@ -68,6 +60,17 @@ pub(crate) fn component_bar(
     let today = now.with_timezone(&zone).date_naive();
     let members: Vec<_> =
         component.monitors.iter().filter_map(|m| trends.monitors.get(&m.id).map(|t| (m, t))).collect();
+    // What touches this component, oldest first, picked once rather than per day.
+    let outages: Vec<_> = trends
+        .outages
+        .iter()
+        .rev()
+        .filter_map(|o| members.iter().find(|(m, _)| m.id == o.monitor).map(|(m, _)| (&m.name, o)))
+        .collect();
+    let declared: Vec<&Incident> =
+        incidents.iter().rev().filter(|i| i.components.contains_key(&component.id)).collect();
+    let windows: Vec<&Maintenance> =
+        maintenances.iter().rev().filter(|m| m.scheduled_for <= now && m.components.contains(&component.id)).collect();
     let (mut total_up, mut total_down) = (0i64, 0i64);
     let days = (0..trends::DAYS)
         .rev()
@@ -76,7 +79,9 @@ pub(crate) fn component_bar(
             let (start, end) = (day_start(date, &zone), day_start(date + chrono::Duration::days(1), &zone).min(now));
             let (mut up, mut down, mut maintenance) = (0i64, 0i64, 0i64);
             for (_, trend) in &members {
-                if let Some((_, u)) = trend.days.iter().find(|(d, _)| *d == date) {
+                // A trend's days end today, like the bar's: the same day is as far from the end.
+                let at = trend.days.len().checked_sub(back as usize + 1);
+                if let Some((_, u)) = at.and_then(|i| trend.days.get(i)).filter(|(d, _)| *d == date) {
                     up += u.up.num_milliseconds();
                     down += u.down.num_milliseconds();
                     maintenance += u.maintenance.num_milliseconds();
@@ -85,8 +90,7 @@ pub(crate) fn component_bar(
             total_up += up;
             total_down += down;
             let mut lines = Vec::new();
-            for outage in trends.outages.iter().rev() {
-                let Some((monitor, _)) = members.iter().find(|(m, _)| m.id == outage.monitor) else { continue };
+            for (name, outage) in &outages {
                 let ended = outage.ended_at.unwrap_or(now);
                 if outage.started_at < end && ended > start {
                     let until = match outage.ended_at {
@@ -94,26 +98,18 @@ pub(crate) fn component_bar(
                         None => " (ongoing)".to_owned(),
                     };
                     let took = human((ended - outage.started_at).to_std().unwrap_or_default());
-                    lines.push(format!(
-                        "{} down {}{until}, {took}",
-                        monitor.name,
-                        clock(local, outage.started_at, date)
-                    ));
+                    lines.push(format!("{name} down {}{until}, {took}", clock(local, outage.started_at, date)));
                 }
             }
             let mut worst_impact = None;
-            let mut maintained = false;
-            for incident in incidents.iter().rev().filter(|i| i.components.contains_key(&component.id)) {
-                if incident.started_at < end && incident.resolved_at.unwrap_or(now) >= start {
-                    worst_impact = worst_impact.max(Some(incident.impact));
-                    lines.push(format!("Incident: {}", incident.title));
-                }
+            for incident in declared.iter().filter(|i| i.started_at < end && i.resolved_at.unwrap_or(now) >= start) {
+                worst_impact = worst_impact.max(Some(incident.impact));
+                lines.push(format!("Incident: {}", incident.title));
             }
-            for window in maintenances.iter().rev().filter(|m| m.components.contains(&component.id)) {
-                if window.scheduled_for < end && window.scheduled_until > start && window.scheduled_for <= now {
-                    maintained = true;
-                    lines.push(format!("Maintenance: {}", window.title));
-                }
+            let mut maintained = false;
+            for window in windows.iter().filter(|w| w.scheduled_for < end && w.scheduled_until > start) {
+                maintained = true;
+                lines.push(format!("Maintenance: {}", window.title));
             }
             if lines.len() > MAX_LINES {
                 let more = lines.len() - (MAX_LINES - 1);
@@ -136,11 +132,10 @@ pub(crate) fn component_bar(
                 };
                 (class, summary)
             };
-            let day = Day { class, summary, lines };
             context! {
                 date => date.format("%Y-%m-%d").to_string(),
-                label => format!("{}: {}", date.format("%a %-d %b %Y"), day.summary),
-                class => day.class, lines => day.lines,
+                label => format!("{}: {}", date.format("%a %-d %b %Y"), summary),
+                class, lines,
             }
         })
         .collect();

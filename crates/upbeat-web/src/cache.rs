@@ -66,10 +66,6 @@ impl Rendered {
         }
     }
 
-    pub fn body(&self) -> &[u8] {
-        &self.body
-    }
-
     /// Answers a GET: `304` when the client's validators match, else the best encoding it accepts.
     pub fn respond(&self, request: &HeaderMap) -> Response {
         let accepts = |coding: &str| {
@@ -219,26 +215,13 @@ impl PublicCache {
     }
 }
 
-/// The public routes with one answer each, and what they are.
-pub const FILES: &[(&str, &str)] = &[
-    ("/", "text/html; charset=utf-8"),
-    ("/history", "text/html; charset=utf-8"),
-    ("/feed.rss", "application/rss+xml; charset=utf-8"),
-    ("/feed.atom", "application/atom+xml; charset=utf-8"),
-    ("/feed.json", "application/feed+json; charset=utf-8"),
-    ("/history.rss", "application/rss+xml; charset=utf-8"),
-    ("/history.atom", "application/atom+xml; charset=utf-8"),
-    ("/api/v2/summary.json", JSON),
-    ("/api/v2/status.json", JSON),
-    ("/api/v2/components.json", JSON),
-    ("/api/v2/incidents.json", JSON),
-    ("/api/v2/incidents/unresolved.json", JSON),
-    ("/api/v2/scheduled-maintenances.json", JSON),
-    ("/api/v2/scheduled-maintenances/upcoming.json", JSON),
-    ("/api/v2/scheduled-maintenances/active.json", JSON),
-];
+/// The public routes with one answer each, beside `/api/v2` ([`statuspage::ROUTES`]).
+pub const FILES: [&str; 7] =
+    ["/", "/history", "/feed.rss", "/feed.atom", "/feed.json", "/history.rss", "/history.atom"];
 
 const JSON: &str = "application/json; charset=utf-8";
+const RSS: &str = "application/rss+xml; charset=utf-8";
+const ATOM: &str = "application/atom+xml; charset=utf-8";
 
 /// Renders everything public from the store and the live state, and swaps it in.
 /// Returns when a maintenance window next starts or ends, when the page must change by itself.
@@ -254,7 +237,7 @@ pub async fn rebuild(state: &AppState) -> Result<Option<DateTime<Utc>>, StoreErr
     let bars_since = now - chrono::Duration::days(i64::from(trends::DAYS) + 1);
     let maintenances = state.store.maintenances(MAINTENANCES, Some(bars_since)).await?;
     let next_edge = maintenances.iter().filter_map(|m| m.next_edge(now)).min();
-    let overview = Overview::new(config, &monitors, &recent_incidents, &maintenances, now);
+    let overview = Overview::new(config, monitors, &recent_incidents, &maintenances, now);
     let previous = state.cache.get();
     let trends = Trends::refresh(
         previous.as_ref().map(|p| &p.trends),
@@ -268,11 +251,12 @@ pub async fn rebuild(state: &AppState) -> Result<Option<DateTime<Utc>>, StoreErr
     .await?;
     let modified = items.first().map_or(now, |i| i.published);
     let history_feed = &recent_incidents[..recent_incidents.len().min(HISTORY_FEED_ITEMS)];
-    let v2 = statuspage::render(config, &overview, &recent_incidents, &maintenances, now);
-    let mut bodies: Vec<(&'static str, String, DateTime<Utc>)> = vec![
-        ("/", render::page(config, &overview, &trends, &recent_incidents, &maintenances, now), now),
+    // (path, content type, body, Last-Modified)
+    let bodies: Vec<(&'static str, &'static str, String, DateTime<Utc>)> = vec![
+        ("/", HTML, render::page(config, &overview, &trends, &recent_incidents, &maintenances, now), now),
         (
             "/history",
+            HTML,
             render::history_page(
                 config,
                 &recent_incidents[..recent_incidents.len().min(render::HISTORY_PAGE + 1)],
@@ -281,28 +265,17 @@ pub async fn rebuild(state: &AppState) -> Result<Option<DateTime<Utc>>, StoreErr
             ),
             now,
         ),
-        ("/feed.rss", render::rss(page, &items), modified),
-        ("/feed.atom", render::atom(page, &items, now), modified),
-        ("/feed.json", render::json_feed(page, &items), modified),
-        ("/history.rss", render::history_rss(page, history_feed), now),
-        ("/history.atom", render::history_atom(page, history_feed, now), now),
+        ("/feed.rss", RSS, render::rss(page, &items), modified),
+        ("/feed.atom", ATOM, render::atom(page, &items, now), modified),
+        ("/feed.json", "application/feed+json; charset=utf-8", render::json_feed(page, &items), modified),
+        ("/history.rss", RSS, render::history_rss(page, history_feed), now),
+        ("/history.atom", ATOM, render::history_atom(page, history_feed, now), now),
     ];
-    for (path, body) in [
-        ("/api/v2/summary.json", v2.summary),
-        ("/api/v2/status.json", v2.status),
-        ("/api/v2/components.json", v2.components),
-        ("/api/v2/incidents.json", v2.incidents),
-        ("/api/v2/incidents/unresolved.json", v2.unresolved),
-        ("/api/v2/scheduled-maintenances.json", v2.scheduled_maintenances),
-        ("/api/v2/scheduled-maintenances/upcoming.json", v2.upcoming),
-        ("/api/v2/scheduled-maintenances/active.json", v2.active),
-    ] {
-        bodies.push((path, body, now));
-    }
+    let v2 = statuspage::render(config, &overview, &recent_incidents, &maintenances, now);
     let files = bodies
         .into_iter()
-        .map(|(path, body, at)| {
-            let content_type = FILES.iter().find(|(p, _)| *p == path).map_or(JSON, |(_, t)| t);
+        .chain(v2.routes().map(|(path, body)| (path, JSON, body, now)))
+        .map(|(path, content_type, body, at)| {
             let before = previous.as_ref().and_then(|p| p.files.get(path));
             (path, Rendered::again(before, body, content_type, at))
         })
@@ -381,7 +354,7 @@ fn serve(state: &AppState, headers: &HeaderMap, path: &str) -> Response {
     }
 }
 
-/// Every route in [`FILES`]: the same bytes for everyone until something changes.
+/// Every route in [`FILES`] and [`statuspage::ROUTES`]: the same bytes for everyone until something changes.
 pub async fn file(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     serve(&state, &headers, uri.path())
 }

@@ -84,6 +84,27 @@ pub struct MonitorView {
     pub next_deadline: Option<DateTime<Utc>>,
 }
 
+impl MonitorView {
+    /// A configured monitor before anything is known of it: no check yet, no outage.
+    pub fn of(m: &upbeat_core::monitor::Monitor) -> MonitorView {
+        MonitorView {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            kind: m.kind.name(),
+            target: m.kind.target(),
+            component: m.component.clone(),
+            public: m.public,
+            interval_seconds: m.interval.as_secs_f64(),
+            state: Status::Unknown,
+            last_check: None,
+            open_outage: None,
+            ping_uuid: None,
+            last_value: None,
+            next_deadline: None,
+        }
+    }
+}
+
 /// Which heartbeat a ping URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PingTarget<'a> {
@@ -148,7 +169,8 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
-    for (path, _) in cache::FILES.iter().filter(|(path, _)| *path != "/history") {
+    // `/history` takes `?page=N` and has a handler of its own.
+    for path in cache::FILES.into_iter().filter(|path| *path != "/history").chain(statuspage::ROUTES) {
         router = router.route(path, get(cache::file));
     }
     router

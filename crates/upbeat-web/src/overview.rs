@@ -4,6 +4,8 @@
 //! Private things (`public = false` on a monitor or a component) never get this far: everything
 //! public is built from an [`Overview`].
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use upbeat_core::incident::{ComponentStatus, Incident, component_status};
 use upbeat_core::maintenance::Maintenance;
@@ -39,6 +41,10 @@ pub struct Overview {
     pub worst: ComponentStatus,
     /// Nothing has been checked yet and nobody declared anything.
     pub waiting: bool,
+    /// Where each component is in `components`, and each public monitor (component, monitor):
+    /// badges, names and incidents look them up.
+    by_component: HashMap<String, usize>,
+    by_monitor: HashMap<String, (usize, usize)>,
 }
 
 impl Overview {
@@ -46,12 +52,11 @@ impl Overview {
     /// progress.
     pub fn new(
         config: &Config,
-        monitors: &[MonitorView],
+        monitors: Vec<MonitorView>,
         incidents: &[Incident],
         maintenances: &[Maintenance],
         now: DateTime<Utc>,
     ) -> Overview {
-        let public: Vec<&MonitorView> = monitors.iter().filter(|m| m.public).collect();
         let declared = |component: &str| -> Vec<ComponentStatus> {
             let from_incidents =
                 incidents.iter().filter(|i| i.is_open()).filter_map(|i| i.components.get(component).copied());
@@ -59,10 +64,20 @@ impl Overview {
                 maintenances.iter().filter(|m| m.covers(component, now)).map(|_| ComponentStatus::UnderMaintenance);
             from_incidents.chain(from_maintenance).collect()
         };
+        let public: Vec<MonitorView> = monitors.into_iter().filter(|m| m.public).collect();
+        let waiting = !public.is_empty() && public.iter().all(|m| m.state == Status::Unknown);
+        // Each public monitor moves to its component, in configuration order.
+        let mut loose = Vec::new();
+        let mut members: HashMap<String, Vec<MonitorView>> = HashMap::new();
+        for m in public {
+            match m.component.clone() {
+                Some(c) => members.entry(c).or_default().push(m),
+                None => loose.push(m),
+            }
+        }
         let mut components = Vec::new();
         for c in config.components.iter().filter(|c| c.public) {
-            let members: Vec<MonitorView> =
-                public.iter().filter(|m| m.component.as_deref() == Some(c.id.as_str())).map(|m| (*m).clone()).collect();
+            let members = members.remove(&c.id).unwrap_or_default();
             let said = declared(&c.id);
             let waiting = !members.is_empty() && members.iter().all(|m| m.state == Status::Unknown) && said.is_empty();
             components.push(ComponentView {
@@ -78,7 +93,7 @@ impl Overview {
             });
         }
         let grouped = components.iter().any(|c| c.group.is_some());
-        for m in public.iter().filter(|m| m.component.is_none()) {
+        for m in loose {
             components.push(ComponentView {
                 id: m.id.to_string(),
                 name: m.name.clone(),
@@ -86,21 +101,31 @@ impl Overview {
                 description: None,
                 status: component_status([m.state], []),
                 waiting: m.state == Status::Unknown,
-                monitors: vec![(*m).clone()],
+                monitors: vec![m],
                 loose: true,
                 position: components.len() + 1,
             });
         }
         let worst = components.iter().map(|c| c.status).max().unwrap_or(ComponentStatus::Operational);
-        let waiting = !public.is_empty()
-            && public.iter().all(|m| m.state == Status::Unknown)
-            && worst == ComponentStatus::Operational;
-        Overview { components, worst, waiting }
+        // A loose monitor named like a component does not hide it: the first one stays.
+        let mut by_component = HashMap::new();
+        for (c, component) in components.iter().enumerate() {
+            by_component.entry(component.id.clone()).or_insert(c);
+        }
+        let by_monitor = components
+            .iter()
+            .enumerate()
+            .flat_map(|(c, component)| {
+                component.monitors.iter().enumerate().map(move |(m, view)| (view.id.to_string(), (c, m)))
+            })
+            .collect();
+        let waiting = waiting && worst == ComponentStatus::Operational;
+        Overview { components, worst, waiting, by_component, by_monitor }
     }
 
     /// The component (or loose monitor) with this id, if it is public.
     pub fn component(&self, id: &str) -> Option<&ComponentView> {
-        self.components.iter().find(|c| c.id == id)
+        self.by_component.get(id).and_then(|&c| self.components.get(c))
     }
 
     /// Whether the public may see a component id an incident or a window names.
@@ -110,7 +135,8 @@ impl Overview {
 
     /// The public monitor with this id.
     pub fn monitor(&self, id: &str) -> Option<&MonitorView> {
-        self.components.iter().flat_map(|c| &c.monitors).find(|m| m.id.as_str() == id)
+        let &(c, m) = self.by_monitor.get(id)?;
+        self.components.get(c)?.monitors.get(m)
     }
 
     /// Components by group, groups in the order their first component comes; `None` for components

@@ -582,7 +582,7 @@ mod tests {
             next_deadline: None,
         };
         let now = Utc::now();
-        let overview = Overview::new(&config, &[monitor], &[], &[], now);
+        let overview = Overview::new(&config, vec![monitor], &[], &[], now);
         let html = page(&config, &overview, &Trends::default(), &[], &[], now);
         assert!(html.contains("<h1>A &amp; &lt;B&gt;</h1>"), "{html}");
         assert!(html.contains("a &amp; &lt;b&gt; &quot;c&quot;"), "{html}");
@@ -592,25 +592,7 @@ mod tests {
 
     /// Every configured monitor, up.
     fn up(config: &Config) -> Vec<MonitorView> {
-        config
-            .monitors
-            .iter()
-            .map(|m| MonitorView {
-                id: m.id.clone(),
-                name: m.name.clone(),
-                kind: m.kind.name(),
-                target: m.kind.target(),
-                component: m.component.clone(),
-                public: m.public,
-                interval_seconds: m.interval.as_secs_f64(),
-                state: Status::Up,
-                last_check: None,
-                open_outage: None,
-                ping_uuid: None,
-                last_value: None,
-                next_deadline: None,
-            })
-            .collect()
+        config.monitors.iter().map(|m| MonitorView { state: Status::Up, ..MonitorView::of(m) }).collect()
     }
 
     /// The budget: a page of 4 groups of 5 HTTP monitors, each with a full 90-day history
@@ -650,7 +632,7 @@ mod tests {
             trends.monitors.insert(id, std::sync::Arc::new(trend));
         }
         let config = Config::parse("test.toml", &src).unwrap();
-        let overview = Overview::new(&config, &up(&config), &[], &[], now);
+        let overview = Overview::new(&config, up(&config), &[], &[], now);
         let html = page(&config, &overview, &trends, &[], &[], now);
         assert_eq!(html.matches("data-date=").count(), 4 * 90);
         assert_eq!(html.matches("<svg class=\"chart\"").count(), 40);
@@ -667,7 +649,7 @@ mod tests {
         }
         let config = Config::parse("test.toml", &src).unwrap();
         let now = Utc::now();
-        let overview = Overview::new(&config, &up(&config), &[], &[], now);
+        let overview = Overview::new(&config, up(&config), &[], &[], now);
         let html = page(&config, &overview, &Trends::default(), &[], &[], now);
         assert_eq!(html.matches("<ol class=\"bar\"").count(), PICTURED);
         assert!(html.contains("the other 50 show their status only"), "{html}");
@@ -721,7 +703,7 @@ mod tests {
     fn incident_page_snapshot() {
         let now = Utc.with_ymd_and_hms(2025, 7, 1, 0, 0, 0).unwrap();
         let config = incident_config();
-        let overview = Overview::new(&config, &[], &[], &[], now);
+        let overview = Overview::new(&config, Vec::new(), &[], &[], now);
         let html = incident_page(&config, &overview, &fixed_incident(), now);
         let main = &html[html.find("<main>").unwrap()..];
         insta::assert_snapshot!(main);

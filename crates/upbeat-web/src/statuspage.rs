@@ -51,6 +51,35 @@ pub struct V2 {
     pub active: String,
 }
 
+/// The routes, in the order [`V2::routes`] gives their bodies.
+pub const ROUTES: [&str; 8] = [
+    "/api/v2/summary.json",
+    "/api/v2/status.json",
+    "/api/v2/components.json",
+    "/api/v2/incidents.json",
+    "/api/v2/incidents/unresolved.json",
+    "/api/v2/scheduled-maintenances.json",
+    "/api/v2/scheduled-maintenances/upcoming.json",
+    "/api/v2/scheduled-maintenances/active.json",
+];
+
+impl V2 {
+    /// Each route with its body.
+    pub fn routes(self) -> impl Iterator<Item = (&'static str, String)> {
+        let bodies = [
+            self.summary,
+            self.status,
+            self.components,
+            self.incidents,
+            self.unresolved,
+            self.scheduled_maintenances,
+            self.upcoming,
+            self.active,
+        ];
+        ROUTES.into_iter().zip(bodies)
+    }
+}
+
 /// Statuspage lists the 50 newest incidents and scheduled maintenances.
 const LISTED: usize = 50;
 
@@ -838,7 +867,7 @@ component = "api"
 
     fn rendered() -> V2 {
         let (config, monitors, incidents, maintenances, now) = fixture();
-        let overview = Overview::new(&config, &monitors, &incidents, &maintenances, now);
+        let overview = Overview::new(&config, monitors.clone(), &incidents, &maintenances, now);
         render(&config, &overview, &incidents, &maintenances, now)
     }
 
@@ -951,8 +980,8 @@ component = "api"
     fn an_unchanged_page_renders_the_same_bytes_later() {
         let (config, monitors, incidents, maintenances, now) = fixture();
         let later = now + chrono::Duration::seconds(30);
-        let one = Overview::new(&config, &monitors, &incidents, &maintenances, now);
-        let two = Overview::new(&config, &monitors, &incidents, &maintenances, later);
+        let one = Overview::new(&config, monitors.clone(), &incidents, &maintenances, now);
+        let two = Overview::new(&config, monitors.clone(), &incidents, &maintenances, later);
         let first = render(&config, &one, &incidents, &maintenances, now);
         let second = render(&config, &two, &incidents, &maintenances, later);
         for ((route, a), (_, b)) in bodies(&first).into_iter().zip(bodies(&second)) {

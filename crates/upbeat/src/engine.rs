@@ -483,19 +483,13 @@ impl Engine {
             _ => None,
         };
         MonitorView {
-            id: m.id.clone(),
-            name: m.name.clone(),
-            kind: m.kind.name(),
-            target: m.kind.target(),
-            component: m.component.clone(),
-            public: m.public,
-            interval_seconds: m.interval.as_secs_f64(),
             state: live.state.status(),
             last_check: live.last.clone(),
             open_outage: live.state.outage.clone(),
             ping_uuid: slot.ping_uuid.clone(),
             last_value: live.last_value,
             next_deadline,
+            ..MonitorView::of(m)
         }
     }
 
