@@ -80,7 +80,12 @@ impl Shared {
 impl SmtpSink {
     /// Binds 127.0.0.1 on a free port and starts accepting connections.
     pub async fn start(options: SinkOptions) -> anyhow::Result<SmtpSink> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        SmtpSink::bind("127.0.0.1:0".parse()?, options).await
+    }
+
+    /// Binds `addr` and starts accepting connections.
+    pub async fn bind(addr: SocketAddr, options: SinkOptions) -> anyhow::Result<SmtpSink> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared { options, state: Mutex::new(State::default()), arrived: Notify::new() });
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
@@ -98,6 +103,19 @@ impl SmtpSink {
 
     pub fn count(&self) -> usize {
         self.shared.state().mails.len()
+    }
+
+    /// Waits until a message is kept, then takes every kept message out of the sink, so a sink
+    /// that runs for long (the demo's) holds only what was not read yet.
+    pub async fn take_next(&self) -> Vec<ReceivedMail> {
+        loop {
+            let arrived = self.shared.arrived.notified();
+            let mails = std::mem::take(&mut self.shared.state().mails);
+            if !mails.is_empty() {
+                return mails;
+            }
+            arrived.await;
+        }
     }
 
     /// Waits until at least `n` messages were accepted and returns all of them (possibly more

@@ -1,4 +1,4 @@
-//! The command line: `upbeat serve`, `upbeat config check`, `upbeat token create`, and
+//! The command line: `upbeat serve`, `upbeat init`, `upbeat config check`, `upbeat token create`, and
 //! `upbeat incident open|update|resolve|list`, a thin client of a running server's API
 //! ([`crate::client`] does the HTTP; this file parses arguments, gathers messages and prints).
 //!
@@ -46,6 +46,28 @@ pub enum Command {
         /// Address to listen on; overrides `[server] listen`.
         #[arg(long, env = "UPBEAT_LISTEN")]
         listen: Option<SocketAddr>,
+        /// For trying upbeat out: answer, on this machine, the channels and `[smtp]` that the
+        /// configuration points at loopback addresses, and log what they receive (the example's
+        /// alerts and mail go there).
+        #[arg(long)]
+        demo_sinks: bool,
+    },
+    /// Writes a commented starter configuration, `upbeat.toml`, and says what to run next.
+    Init {
+        /// The directory to write it in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The status page's title; asked for on a terminal, else "Status".
+        #[arg(long)]
+        title: Option<String>,
+        /// The page's public address, e.g. https://status.example.com/; asked for on a
+        /// terminal, else http://127.0.0.1:8080/.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// A URL to watch with an HTTP monitor; asked for on a terminal, else the monitor is
+        /// left commented out.
+        #[arg(long)]
+        url: Option<String>,
     },
     /// Works with the configuration file.
     Config {
@@ -333,10 +355,16 @@ pub enum Exit {
     Failed(anyhow::Error),
 }
 
-/// Reads and checks a configuration file.
+/// Reads and checks a configuration file. A missing one says how to make one.
 pub fn load_config(path: &Path) -> Result<Config, Exit> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| Exit::Failed(anyhow::anyhow!("cannot read {}: {e}", path.display())))?;
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::NotFound {
+            "; write a starter one with `upbeat init`, or name yours with --config FILE (or UPBEAT_CONFIG)"
+        } else {
+            ""
+        };
+        Exit::Failed(anyhow::anyhow!("cannot read {}: {e}{hint}", path.display()))
+    })?;
     Config::parse(&path.display().to_string(), &source).map_err(Exit::InvalidConfig)
 }
 
@@ -463,12 +491,25 @@ pub async fn run(cli: Cli) -> Exit {
                 Err(e) => Exit::Failed(e),
             }
         }
-        Command::Serve { config, db, listen } => {
+        Command::Init { dir, title, base_url, url } => match crate::init::run(&dir, title, base_url, url) {
+            Ok(()) => Exit::Ok,
+            Err(e) => Exit::Failed(e),
+        },
+        Command::Serve { config, db, listen, demo_sinks } => {
             let config = match load_config(&config.config) {
                 Ok(c) => c,
                 Err(exit) => return exit,
             };
             let listen = listen.unwrap_or(config.server.listen);
+            // Kept until the server stops.
+            let _sinks = if demo_sinks {
+                match crate::demo::DemoSinks::start(&config, listen).await {
+                    Ok(sinks) => Some(sinks),
+                    Err(e) => return Exit::Failed(e),
+                }
+            } else {
+                None
+            };
             let app = match Application::build(config, &db.db, listen, Arc::new(SystemClock)).await {
                 Ok(app) => app,
                 Err(e) => return Exit::Failed(e),

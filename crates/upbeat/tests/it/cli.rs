@@ -105,6 +105,56 @@ fn an_invalid_config_exits_2_with_one_line_per_error() {
 }
 
 #[test]
+fn init_writes_a_valid_starter_once_and_serve_without_a_config_points_at_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // In a directory without a configuration, serve says how to make one.
+    let out = Command::new(BIN).arg("serve").current_dir(dir.path()).env_remove("UPBEAT_CONFIG").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read upbeat.toml") && stderr.contains("upbeat init"), "{stderr}");
+
+    let target = dir.path().join("site");
+    let init = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(["init", "--dir"])
+            .arg(&target)
+            .args(["--title", "Acme status", "--base-url", "https://status.acme.test/"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = init(&["--url", "https://acme.test/health"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let written = target.join("upbeat.toml");
+    assert!(stdout.contains(&format!("wrote {}", written.display())), "{stdout}");
+    assert!(stdout.contains(&format!("upbeat serve --config {}", written.display())), "{stdout}");
+
+    let text = std::fs::read_to_string(&written).unwrap();
+    let config = Config::parse("upbeat.toml", &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (config.page.title.as_str(), config.page.base_url.as_str()),
+        ("Acme status", "https://status.acme.test/")
+    );
+    let MonitorKind::Http(http) = &config.monitors[0].kind else { panic!("an HTTP monitor") };
+    assert_eq!(http.url.to_string(), "https://acme.test/health");
+    assert!(config.channels.is_empty());
+    let check = Command::new(BIN).args(["config", "check", "--config"]).arg(&written).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+
+    // A second init changes nothing; a bad URL writes nothing.
+    let again = init(&["--url", "https://other.test/"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert_eq!(std::fs::read_to_string(&written).unwrap(), text);
+    std::fs::remove_file(&written).unwrap();
+    let bad = init(&["--url", "ftp://acme.test/"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", String::from_utf8_lossy(&bad.stderr));
+    assert!(!written.exists());
+}
+
+#[test]
 fn token_create_prints_the_token_alone_and_stores_only_its_hash() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("t.db").display());

@@ -143,6 +143,16 @@ impl TestApp {
     /// Starts the app with a clock the test controls.
     pub async fn spawn_with_clock(config: &str, dir: &tempfile::TempDir, clock: Arc<dyn Clock>) -> TestApp {
         let config = Config::parse("test.toml", config).unwrap_or_else(|e| panic!("test config: {e}"));
+        Self::spawn_parsed(config, dir, clock, "127.0.0.1:0".parse().expect("addr")).await
+    }
+
+    /// Starts the app with a parsed configuration on `listen`.
+    pub async fn spawn_parsed(
+        config: Config,
+        dir: &tempfile::TempDir,
+        clock: Arc<dyn Clock>,
+        listen: SocketAddr,
+    ) -> TestApp {
         let db_url = db_url(dir);
         let store = upbeat_store::open(&db_url).await.expect("open the store");
         let mut tokens = Vec::new();
@@ -153,9 +163,7 @@ impl TestApp {
             tokens.push(token);
         }
         drop(store);
-        let app = Application::build(config, &db_url, "127.0.0.1:0".parse().expect("addr"), clock)
-            .await
-            .expect("the app starts");
+        let app = Application::build(config, &db_url, listen, clock).await.expect("the app starts");
         let addr = app.addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(app.run_until(async move {
@@ -337,4 +345,43 @@ pub async fn receiver() -> (u16, Log) {
         }
     });
     (port, log)
+}
+
+/// A port nobody listened on a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// The example configuration as a test runs it: written into a directory of its own with its
+/// logo, and with its ports (upbeat's 8080, the demo sinks' 9025 and 2525) moved to free ones,
+/// so tests that run it do not meet each other, or a demo someone left running.
+pub struct Example {
+    pub path: std::path::PathBuf,
+    pub text: String,
+    pub listen: SocketAddr,
+}
+
+impl Example {
+    pub fn write_into(dir: &std::path::Path) -> Example {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let mut text = std::fs::read_to_string(root.join("upbeat.toml")).expect("the example");
+        let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        for (from, to) in [
+            ("127.0.0.1:8080".to_owned(), listen.to_string()),
+            ("127.0.0.1:9025".to_owned(), format!("127.0.0.1:{}", free_port())),
+            ("port = 8080".to_owned(), format!("port = {}", listen.port())),
+            ("port = 2525".to_owned(), format!("port = {}", free_port())),
+        ] {
+            assert!(text.contains(&from), "the example has {from}");
+            text = text.replace(&from, &to);
+        }
+        std::fs::copy(root.join("logo.svg"), dir.join("logo.svg")).expect("copy the logo");
+        let path = dir.join("upbeat.toml");
+        std::fs::write(&path, &text).expect("write the example");
+        Example { path, text, listen }
+    }
+
+    pub fn config(&self) -> Config {
+        Config::parse(&self.path.display().to_string(), &self.text).unwrap_or_else(|e| panic!("the example: {e}"))
+    }
 }

@@ -11,6 +11,7 @@ mod browser;
 mod channels;
 mod cli;
 mod cli_incidents;
+mod demo;
 mod feed_snapshot;
 mod heartbeat;
 mod import;
