@@ -23,3 +23,4 @@ mod page;
 mod restart;
 mod statuspage;
 mod subscribers;
+mod tokens;
