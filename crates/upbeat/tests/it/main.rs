@@ -7,6 +7,7 @@ mod helpers;
 
 mod alerts;
 mod api;
+mod backup;
 mod browser;
 mod channels;
 mod cli;
