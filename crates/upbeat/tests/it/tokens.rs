@@ -22,7 +22,8 @@ async fn token_routes_are_for_admins_only() {
     let app = TestApp::spawn(CONFIG, &dir).await;
     let read_id = listed(&app, "read").await["id"].as_i64().unwrap();
     let delete = format!("/api/v1/tokens/{read_id}");
-    for (route, method, path) in [("GET /tokens", "GET", "/api/v1/tokens"), ("DELETE /tokens/{id}", "DELETE", &*delete)] {
+    for (route, method, path) in [("GET /tokens", "GET", "/api/v1/tokens"), ("DELETE /tokens/{id}", "DELETE", &*delete)]
+    {
         let (status, body) = send(&app, method, path, None, None).await;
         assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthorized")), "anonymous {route}");
         for (persona, token) in [("read", &app.read_token), ("write", &app.write_token)] {
