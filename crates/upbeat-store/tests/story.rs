@@ -472,7 +472,7 @@ async fn sqlite_backup_copies_a_live_database_and_never_overwrites() {
     let size = upbeat_store::backup(&url, &copy).await.unwrap();
     assert_eq!(size, std::fs::metadata(&copy).unwrap().len());
     assert!(size > 0);
-    let again = upbeat_store::backup(&url, &copy).await.err().expect("an existing file is refused");
+    let again = upbeat_store::backup(&url, &copy).await.expect_err("an existing file is refused");
     assert!(matches!(again, StoreError::BackupExists(_)), "{again}");
     assert_eq!(std::fs::metadata(&copy).unwrap().len(), size, "and left as it was");
     let missing = dir.path().join("nothing-here.db");
