@@ -163,7 +163,9 @@ async fn seed(db_url: &str, args: &OutboxArgs, hook: SocketAddr) -> anyhow::Resu
     let store = upbeat_store::open(db_url).await?;
     let token = upbeat::cli::new_token()?;
     let hash = upbeat_web::auth::token_hash(&token);
-    store.create_token("bench", upbeat_core::Scope::Write, &hash, chrono::Utc::now()).await?;
+    let prefix = upbeat_web::auth::token_prefix(&token);
+    let new = upbeat_store::NewToken { name: "bench", scope: upbeat_core::Scope::Write, hash: &hash, prefix };
+    store.create_token(&new, chrono::Utc::now()).await?;
     drop(store);
     let pool = sqlx::SqlitePool::connect(db_url).await?;
     let hook = format!("http://{hook}/hook");

@@ -28,8 +28,20 @@ use upbeat_core::{MonitorId, MonitorState, Outage, Sample, Scope, Transition};
 pub enum StoreError {
     #[error("database URL `{0}` is not supported; use sqlite://PATH")]
     UnsupportedUrl(String),
-    #[error("the database was written by a newer upbeat (schema version {found}, this binary knows {known})")]
+    #[error(
+        "the database was written by a newer upbeat (schema version {found}; this binary knows up to {known}); run that upbeat, or restore a backup made before the upgrade"
+    )]
     NewerSchema { found: i64, known: i64 },
+    #[error(
+        "{0} is not supported yet: only sqlite:// databases can be backed up this way (use pg_dump for PostgreSQL)"
+    )]
+    BackupUnsupported(String),
+    #[error("there is no database at {0}")]
+    NoDatabase(String),
+    #[error("{0} already exists; a backup never overwrites a file")]
+    BackupExists(String),
+    #[error("cannot write {path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
     /// What is being written contradicts what is stored; nothing was written.
@@ -249,13 +261,52 @@ pub struct OutageQuery {
     pub limit: usize,
 }
 
+/// A token to store. The store never sees the token itself: only its hash, which is what a request
+/// is looked up by, and its first characters, which are what an operator recognises it by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewToken<'a> {
+    pub name: &'a str,
+    pub scope: Scope,
+    pub hash: &'a str,
+    /// The token's first characters (`upb_` and 8 hex digits), shown by `token list`.
+    pub prefix: &'a str,
+}
+
 /// A stored API token, without its secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRecord {
     pub id: i64,
     pub name: String,
     pub scope: Scope,
+    /// `None` for tokens made before prefixes were stored.
+    pub prefix: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// To within [`TOKEN_USE_RESOLUTION`]; `None` when never used.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
+
+/// Which token to revoke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenRef<'a> {
+    Id(i64),
+    /// A token's name or its prefix, as `token list` shows them.
+    NameOrPrefix(&'a str),
+}
+
+/// What [`Store::revoke_token`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// This token was revoked.
+    Token(TokenRecord),
+    /// No token matched; nothing was revoked.
+    Unknown,
+    /// Several tokens matched (oldest first); nothing was revoked.
+    Ambiguous(Vec<TokenRecord>),
+}
+
+/// A token's last use is recorded at most once per this much time, so using a token is not a
+/// database write per request.
+pub const TOKEN_USE_RESOLUTION: chrono::Duration = chrono::Duration::minutes(1);
 
 /// What a roll-up pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -455,9 +506,30 @@ pub trait Store: Send + Sync + 'static {
     /// The newest `limit` samples of one monitor, newest first.
     async fn recent_samples(&self, monitor: &MonitorId, limit: usize) -> Result<Vec<LastSample>>;
 
-    async fn create_token(&self, name: &str, scope: Scope, hash: &str, now: DateTime<Utc>) -> Result<i64>;
+    /// Stores a new token and returns its id. Hashes are unique (a constraint, not a check), so two
+    /// tokens never authenticate as each other; names need not be.
+    async fn create_token(&self, new: &NewToken<'_>, now: DateTime<Utc>) -> Result<i64>;
 
+    /// The token with this hash. Read from the database on every call, never cached, so a token
+    /// revoked on any node (or by `upbeat token revoke` in another process) fails from the next
+    /// request on.
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>>;
+
+    /// Every token, oldest first.
+    async fn tokens(&self) -> Result<Vec<TokenRecord>>;
+
+    /// Revokes exactly one token, or none: the tokens matching `which` are found and, when there is
+    /// exactly one, deleted, in one transaction, so a concurrent revoke or a new token of the same
+    /// name cannot make it revoke two or the wrong one. A revoked token's row is gone (its hash no
+    /// longer authenticates anything); ids are never reused.
+    async fn revoke_token(&self, which: TokenRef<'_>) -> Result<Revoked>;
+
+    /// Records that token `id` was used at `now`, unless a use later than `now -`
+    /// [`TOKEN_USE_RESOLUTION`] is already recorded; true when this call wrote. The condition is in
+    /// the `UPDATE` itself, so however many requests, processes or nodes race, the value moves at
+    /// most once per [`TOKEN_USE_RESOLUTION`] and never backwards. Even a no-op `UPDATE` takes
+    /// SQLite's write lock, so callers keep their own guard and do not call this per request.
+    async fn touch_token(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
 
     /// Rolls samples taken before `before` into hourly aggregates and deletes them, with the
     /// metric points of the same hours; trims the ping log to `before` and to [`PINGS_KEPT`] per
@@ -559,6 +631,20 @@ pub trait Store: Send + Sync + 'static {
         scheduled_until: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Option<Maintenance>>;
+}
+
+/// Writes a consistent copy of the live database `url` names to the new file `to` and returns its
+/// size in bytes. The database is neither migrated nor changed, so a backup taken before an upgrade
+/// is the database as the old version left it; its writers may go on meanwhile. An existing `to`
+/// is never overwritten.
+pub async fn backup(url: &str, to: &std::path::Path) -> Result<u64> {
+    if url.starts_with("sqlite:") {
+        sqlite::backup(url, to).await
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Err(StoreError::BackupUnsupported("backing up PostgreSQL".to_owned()))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (created if missing) or `sqlite::memory:`.

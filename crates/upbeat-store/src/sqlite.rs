@@ -29,8 +29,9 @@ mod subscribers;
 
 use crate::{
     Attempt, Batch, Created, Delivery, EventRow, HourAggregate, IdempotencyKey, LastSample, LatencyPoint,
-    MonitorRecord, NewDelivery, NewIncident, NewMaintenance, NewSubscriber, NewUpdate, OutageQuery, OutboxStats,
-    PINGS_KEPT, Result, RollUp, Store, StoreError, StoredMonitor, StoredPing, Subscribed, TokenRecord, UpdateEdit,
+    MonitorRecord, NewDelivery, NewIncident, NewMaintenance, NewSubscriber, NewToken, NewUpdate, OutageQuery,
+    OutboxStats, PINGS_KEPT, Result, Revoked, RollUp, Store, StoreError, StoredMonitor, StoredPing, Subscribed,
+    TOKEN_USE_RESOLUTION, TokenRecord, TokenRef, UpdateEdit,
 };
 
 /// Every transaction writes, so it takes the write lock when it begins (waiting up to the busy
@@ -50,6 +51,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "metrics", include_str!("../migrations/sqlite/0008_metrics.sql")),
     (9, "outbox", include_str!("../migrations/sqlite/0009_outbox.sql")),
     (10, "subscribers", include_str!("../migrations/sqlite/0010_subscribers.sql")),
+    (11, "token_use", include_str!("../migrations/sqlite/0011_token_use.sql")),
 ];
 
 /// Inserts an outage unless its id is stored: id, monitor, start, end, cause, then the monitor and
@@ -99,14 +101,25 @@ impl SqliteStore {
         )
         .execute(&self.pool)
         .await?;
-        let applied: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetch_one(&self.pool).await?;
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version").fetch_all(&self.pool).await?;
         let known = MIGRATIONS.last().map_or(0, |m| m.0);
-        if applied > known {
-            return Err(StoreError::NewerSchema { found: applied, known });
+        // A version this binary does not have means a newer upbeat changed the schema in ways this
+        // one would misread or undo: refuse before touching anything.
+        if applied.iter().any(|v| !MIGRATIONS.iter().any(|m| m.0 == *v)) {
+            return Err(StoreError::NewerSchema { found: applied.last().copied().unwrap_or_default(), known });
         }
-        for &(version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > applied) {
+        for &(version, name, sql) in MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)) {
             let mut tx = self.pool.begin_with(WRITE).await?;
+            // Another process opening the same file (`upbeat token create` while `serve` starts) may
+            // have applied it since we looked; the write lock makes this check and the change one step.
+            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if done.is_some() {
+                continue;
+            }
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
                 .bind(version)
@@ -142,6 +155,54 @@ impl SqliteStore {
         }
         Ok(deleted)
     }
+}
+
+/// A consistent copy of the live database in `to`, made by `VACUUM INTO`: it reads one snapshot
+/// (WAL lets the writers go on meanwhile) and writes a compact file. No migration runs: the copy is
+/// the database as it is.
+pub(crate) async fn backup(url: &str, to: &std::path::Path) -> Result<u64> {
+    let options = SqliteConnectOptions::from_str(url)?.busy_timeout(Duration::from_secs(10));
+    let source = options.get_filename();
+    if url.contains(":memory:") || !source.is_file() {
+        return Err(StoreError::NoDatabase(source.display().to_string()));
+    }
+    let target = to.display().to_string();
+    let io = |error| StoreError::Io { path: target.clone(), error };
+    // Creating the file ourselves makes "never overwrite" one atomic step; VACUUM INTO accepts an
+    // empty file. Owner-only, like the database: it holds token hashes and subscribers' addresses.
+    let mut create = std::fs::OpenOptions::new();
+    create.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+    match create.open(to) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(StoreError::BackupExists(target)),
+        Err(e) => return Err(io(e)),
+    }
+    let copied = async {
+        let mut connection = sqlx::ConnectOptions::connect(&options).await?;
+        sqlx::query("VACUUM INTO ?").bind(&target).execute(&mut connection).await?;
+        sqlx::Connection::close(connection).await?;
+        Ok::<(), StoreError>(())
+    }
+    .await;
+    if let Err(e) = copied {
+        // The file is ours and holds no complete copy: leave nothing that looks like a backup.
+        let _ = std::fs::remove_file(to);
+        return Err(e);
+    }
+    Ok(std::fs::metadata(to).map_err(io)?.len())
+}
+
+fn token_row(row: &sqlx::sqlite::SqliteRow) -> Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        scope: Scope::parse(&row.try_get::<String, _>("scope")?).map_err(StoreError::Corrupt)?,
+        prefix: row.try_get("prefix")?,
+        created_at: time(row.try_get("created_at")?),
+        last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(time),
+    })
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -604,11 +665,12 @@ impl Store for SqliteStore {
         rows.iter().map(last_sample).collect()
     }
 
-    async fn create_token(&self, name: &str, scope: Scope, hash: &str, now: DateTime<Utc>) -> Result<i64> {
-        let id = sqlx::query("INSERT INTO tokens (name, scope, hash, created_at) VALUES (?, ?, ?, ?)")
-            .bind(name)
-            .bind(scope.as_str())
-            .bind(hash)
+    async fn create_token(&self, new: &NewToken<'_>, now: DateTime<Utc>) -> Result<i64> {
+        let id = sqlx::query("INSERT INTO tokens (name, scope, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(new.name)
+            .bind(new.scope.as_str())
+            .bind(new.hash)
+            .bind(new.prefix)
             .bind(ms(now))
             .execute(&self.pool)
             .await?
@@ -617,18 +679,61 @@ impl Store for SqliteStore {
     }
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query("SELECT id, name, scope FROM tokens WHERE hash = ?")
+        let row = sqlx::query("SELECT id, name, scope, prefix, created_at, last_used_at FROM tokens WHERE hash = ?")
             .bind(hash)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| {
-            Ok(TokenRecord {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                scope: Scope::parse(&row.try_get::<String, _>("scope")?).map_err(StoreError::Corrupt)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(token_row).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        let rows = sqlx::query("SELECT id, name, scope, prefix, created_at, last_used_at FROM tokens ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(token_row).collect()
+    }
+
+    async fn revoke_token(&self, which: TokenRef<'_>) -> Result<Revoked> {
+        let mut tx = self.pool.begin_with(WRITE).await?;
+        let rows = match which {
+            TokenRef::Id(id) => {
+                sqlx::query("SELECT id, name, scope, prefix, created_at, last_used_at FROM tokens WHERE id = ?")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            TokenRef::NameOrPrefix(label) => {
+                sqlx::query(
+                    "SELECT id, name, scope, prefix, created_at, last_used_at FROM tokens
+                     WHERE name = ?1 OR prefix = ?1 ORDER BY id",
+                )
+                .bind(label)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        let mut matched: Vec<TokenRecord> = rows.iter().map(token_row).collect::<Result<_>>()?;
+        if matched.len() != 1 {
+            // Nothing to undo: the transaction only read.
+            return Ok(if matched.is_empty() { Revoked::Unknown } else { Revoked::Ambiguous(matched) });
+        }
+        let token = matched.remove(0);
+        sqlx::query("DELETE FROM tokens WHERE id = ?").bind(token.id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Revoked::Token(token))
+    }
+
+    async fn touch_token(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let written = sqlx::query(
+            "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?3)",
+        )
+        .bind(ms(now))
+        .bind(id)
+        .bind(ms(now - TOKEN_USE_RESOLUTION))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(written == 1)
     }
 
     async fn roll_up(&self, before: DateTime<Utc>) -> Result<RollUp> {

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use upbeat_core::feed::FeedEvent;
 use upbeat_core::sample::ProbeOutcome;
 use upbeat_core::{ErrorKind, MonitorId, MonitorState, Phases, Policy, ProbeError, Sample, Scope};
-use upbeat_store::{Batch, MonitorRecord, OutageQuery, Store};
+use upbeat_store::{Batch, MonitorRecord, NewToken, OutageQuery, Revoked, Store, StoreError, TokenRef};
 
 fn t(s: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap() + chrono::Duration::seconds(s)
@@ -111,10 +111,76 @@ async fn story(open: impl AsyncFn() -> Arc<dyn Store>) {
     let ids: Vec<String> = store.load_monitors().await.unwrap().iter().map(|m| m.id.to_string()).collect();
     assert_eq!(ids, vec!["web"]);
 
-    let token = store.create_token("ci", Scope::Write, "abc123", t(0)).await.unwrap();
+    let new = NewToken { name: "ci", scope: Scope::Write, hash: "abc123", prefix: "upb_abc1" };
+    let token = store.create_token(&new, t(0)).await.unwrap();
     let found = store.token_by_hash("abc123").await.unwrap().unwrap();
     assert_eq!((found.id, found.name.as_str(), found.scope), (token, "ci", Scope::Write));
     assert_eq!(store.token_by_hash("nope").await.unwrap(), None);
+}
+
+/// Tokens: listed without their secret, used (recorded once a minute at most), revoked one at a time.
+async fn tokens(store: Arc<dyn Store>) {
+    let ci = NewToken { name: "ci", scope: Scope::Write, hash: "h-ci", prefix: "upb_00000001" };
+    let ci = store.create_token(&ci, t(0)).await.unwrap();
+    let twin = NewToken { name: "deploy", scope: Scope::Read, hash: "h-deploy-1", prefix: "upb_00000002" };
+    let first_deploy = store.create_token(&twin, t(10)).await.unwrap();
+    let second = NewToken { hash: "h-deploy-2", prefix: "upb_00000003", ..twin };
+    store.create_token(&second, t(20)).await.unwrap();
+    let same_hash = NewToken { name: "copy", ..second };
+    assert!(store.create_token(&same_hash, t(30)).await.is_err(), "two tokens never share a hash");
+
+    let listed = store.tokens().await.unwrap();
+    let names: Vec<(&str, Option<&str>)> = listed.iter().map(|t| (t.name.as_str(), t.prefix.as_deref())).collect();
+    assert_eq!(
+        names,
+        [("ci", Some("upb_00000001")), ("deploy", Some("upb_00000002")), ("deploy", Some("upb_00000003"))]
+    );
+    assert_eq!((listed[0].created_at, listed[0].last_used_at), (t(0), None));
+
+    // Used many times within a minute: one write; the value moves again only after a minute.
+    assert!(store.touch_token(ci, t(100)).await.unwrap());
+    for s in [100, 101, 130, 160] {
+        assert!(!store.touch_token(ci, t(s)).await.unwrap(), "a use at {s} s is within the minute");
+    }
+    assert!(!store.touch_token(ci, t(50)).await.unwrap(), "a clock behind never moves it back");
+    assert_eq!(store.token_by_hash("h-ci").await.unwrap().unwrap().last_used_at, Some(t(100)));
+    assert!(store.touch_token(ci, t(161)).await.unwrap());
+    assert_eq!(store.token_by_hash("h-ci").await.unwrap().unwrap().last_used_at, Some(t(161)));
+    // Racing callers (many requests, several nodes): exactly one of them writes.
+    let racers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.touch_token(ci, t(300)).await.unwrap() })
+        })
+        .collect();
+    let mut wrote = 0;
+    for racer in racers {
+        wrote += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(wrote, 1);
+
+    // A name two tokens share revokes nothing and says which ones it could be.
+    match store.revoke_token(TokenRef::NameOrPrefix("deploy")).await.unwrap() {
+        Revoked::Ambiguous(matched) => assert_eq!(matched.len(), 2),
+        other => panic!("expected ambiguity, got {other:?}"),
+    }
+    assert_eq!(store.tokens().await.unwrap().len(), 3);
+    assert_eq!(store.revoke_token(TokenRef::NameOrPrefix("nobody")).await.unwrap(), Revoked::Unknown);
+    // The prefix picks one of them; the other stays and still authenticates.
+    let Revoked::Token(gone) = store.revoke_token(TokenRef::NameOrPrefix("upb_00000003")).await.unwrap() else {
+        panic!("the prefix names one token")
+    };
+    assert_eq!(gone.prefix.as_deref(), Some("upb_00000003"));
+    assert_eq!(store.token_by_hash("h-deploy-2").await.unwrap(), None, "revoked: it authenticates no more");
+    assert_eq!(store.token_by_hash("h-deploy-1").await.unwrap().unwrap().id, first_deploy);
+    // Now the name is unambiguous; by id, a second revoke finds nothing.
+    assert!(
+        matches!(store.revoke_token(TokenRef::NameOrPrefix("deploy")).await.unwrap(), Revoked::Token(t) if t.id == first_deploy)
+    );
+    assert!(matches!(store.revoke_token(TokenRef::Id(ci)).await.unwrap(), Revoked::Token(_)));
+    assert_eq!(store.revoke_token(TokenRef::Id(ci)).await.unwrap(), Revoked::Unknown);
+    assert!(store.tokens().await.unwrap().is_empty());
+    assert!(!store.touch_token(ci, t(1000)).await.unwrap(), "a revoked token is not brought back by a use");
 }
 
 async fn roll_up(store: Arc<dyn Store>) {
@@ -328,6 +394,98 @@ async fn sqlite_story() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
     story(async || upbeat_store::open(&url).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
+    tokens(upbeat_store::open(&url).await.unwrap()).await;
+}
+
+/// A database from before token prefixes (schema 10) is migrated when opened: its tokens stay and
+/// show no prefix. One a newer upbeat wrote (a version this binary lacks) is refused untouched.
+#[tokio::test]
+async fn sqlite_upgrades_older_schemas_and_refuses_newer_ones() {
+    use sqlx::ConnectOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let url = format!("sqlite://{}", path.display());
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    let mut old = options.connect().await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .execute(&mut old)
+    .await
+    .unwrap();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")).unwrap();
+    let mut files: Vec<_> = files.map(|f| f.unwrap().path()).collect();
+    files.sort();
+    for (version, file) in (1..=10).zip(&files) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(std::fs::read_to_string(file).unwrap())).execute(&mut old).await.unwrap();
+        sqlx::query("INSERT INTO schema_migrations VALUES (?, 'old', 0)")
+            .bind(version)
+            .execute(&mut old)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO tokens (name, scope, hash, created_at) VALUES ('legacy', 'admin', 'h-legacy', 0)")
+        .execute(&mut old)
+        .await
+        .unwrap();
+
+    let store = upbeat_store::open(&url).await.expect("an older schema is migrated at open");
+    let legacy = store.tokens().await.unwrap();
+    assert_eq!((legacy[0].name.as_str(), legacy[0].prefix.as_deref()), ("legacy", None));
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version").fetch_all(&mut old).await.unwrap();
+    let known = *versions.last().unwrap();
+    assert!(known > 10, "{versions:?}");
+    drop(store);
+
+    // A newer upbeat ran here and added its migration.
+    let newer = known + 1;
+    sqlx::query("INSERT INTO schema_migrations VALUES (?, 'from_the_future', 0)")
+        .bind(newer)
+        .execute(&mut old)
+        .await
+        .unwrap();
+    let refused = upbeat_store::open(&url).await.err().expect("a newer schema is refused");
+    assert!(matches!(refused, StoreError::NewerSchema { found, known: k } if found == newer && k == known));
+    let message = refused.to_string();
+    assert!(message.contains(&newer.to_string()) && message.contains(&known.to_string()), "{message}");
+    assert!(!message.contains('\n'), "one line: {message}");
+}
+
+/// `backup` copies a live database into a new file, consistent and openable, and never overwrites.
+#[tokio::test]
+async fn sqlite_backup_copies_a_live_database_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("upbeat.db").display());
+    let store = upbeat_store::open(&url).await.unwrap();
+    store.sync_monitors(&[record("web", true)], t(0)).await.unwrap();
+    let mut web = MonitorState::default();
+    store.write_batch(&batch_for("web", &mut web, &[(0, true), (10, false), (20, false)])).await.unwrap();
+
+    let copy = dir.path().join("copy.db");
+    let size = upbeat_store::backup(&url, &copy).await.unwrap();
+    assert_eq!(size, std::fs::metadata(&copy).unwrap().len());
+    assert!(size > 0);
+    let again = upbeat_store::backup(&url, &copy).await.expect_err("an existing file is refused");
+    assert!(matches!(again, StoreError::BackupExists(_)), "{again}");
+    assert_eq!(std::fs::metadata(&copy).unwrap().len(), size, "and left as it was");
+    let missing = dir.path().join("nothing-here.db");
+    let none = upbeat_store::backup(&format!("sqlite://{}", missing.display()), &dir.path().join("b.db")).await;
+    assert!(matches!(none, Err(StoreError::NoDatabase(_))));
+    assert!(!missing.exists() && !dir.path().join("b.db").exists(), "nothing is created for a missing database");
+    let postgres = upbeat_store::backup("postgres://localhost/upbeat", &dir.path().join("pg.db")).await;
+    assert!(postgres.unwrap_err().to_string().contains("not supported yet"));
+
+    // The copy opens as a store of its own and holds the open outage.
+    let restored = upbeat_store::open(&format!("sqlite://{}", copy.display())).await.unwrap();
+    let outages = restored.outages(&OutageQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!((outages.len(), outages[0].started_at, outages[0].ended_at), (1, t(10), None));
 }
 
 #[tokio::test]

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/monitors/{id}/resume", post(resume))
         .merge(crate::incidents::router())
         .merge(crate::maintenance::router())
+        .merge(crate::tokens::router())
         // Markdown bodies are at most 100 kB; leave room for JSON escaping, refuse the rest early.
         .layer(axum::extract::DefaultBodyLimit::max(512 * 1024))
 }

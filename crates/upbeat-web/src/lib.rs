@@ -24,6 +24,7 @@ pub mod pings;
 pub mod render;
 pub mod statuspage;
 pub mod subscribe;
+pub mod tokens;
 pub mod trends;
 
 use std::sync::Arc;
@@ -165,6 +166,8 @@ pub struct AppState {
     pub changed: Arc<dyn Fn() + Send + Sync>,
     /// `[page] logo`, read at start.
     pub logo: Option<cache::Rendered>,
+    /// Keeps recording tokens' last use to one attempt a minute per token.
+    pub token_uses: Arc<auth::TokenUses>,
 }
 
 pub fn router(state: AppState) -> Router {

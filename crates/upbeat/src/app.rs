@@ -128,6 +128,7 @@ impl Application {
             now: Arc::new(move || now_clock.now()),
             changed: Arc::new(move || changed.send_modify(|generation| *generation += 1)),
             logo,
+            token_uses: Default::default(),
         };
         upbeat_web::cache::rebuild(&state).await.context("cannot render the status page")?;
         // The scheduler's heartbeat starts now, so /health is honest from the first request.

@@ -1,6 +1,7 @@
-//! The command line: `upbeat serve`, `upbeat init`, `upbeat config check`, `upbeat token create`, and
-//! `upbeat incident open|update|resolve|list`, a thin client of a running server's API
-//! ([`crate::client`] does the HTTP; this file parses arguments, gathers messages and prints).
+//! The command line: `upbeat serve`, `upbeat init`, `upbeat config check`, `upbeat token create|list|revoke`,
+//! `upbeat backup`, and `upbeat incident open|update|resolve|list`, a thin client of a running
+//! server's API ([`crate::client`] does the HTTP, [`crate::admin`] the token and backup commands;
+//! this file parses arguments, gathers messages and prints).
 //!
 //! Every command returns an [`Exit`]; `main` prints and exits with its code. Configuration errors
 //! exit 2 with one line per error, everything else that fails exits 1 with one clear line.
@@ -18,6 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use upbeat_core::config::ConfigErrors;
 use upbeat_core::incident::{ComponentStatus, Impact, IncidentStatus};
 use upbeat_core::{Config, Scope};
+use upbeat_store::NewToken;
 
 use crate::app::Application;
 use crate::client::{self, Client, NewIncident, NewUpdate};
@@ -83,6 +85,15 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Copies the database, consistently, while `upbeat serve` may be writing to it. To restore:
+    /// stop the server, move the copy in place of the database, start it.
+    Backup {
+        /// The file to write; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
     },
     /// Opens, updates, resolves and lists incidents on a running server, through its API.
     Incident {
@@ -288,6 +299,27 @@ pub enum TokenCommand {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Lists tokens: id, name, scope, prefix (the token's first characters, never the token),
+    /// when made and when last used (to the minute).
+    List {
+        /// `table` for people, `json` for the API's answer (`GET /api/v1/tokens`).
+        #[arg(long, value_enum, default_value = "table")]
+        format: crate::admin::Format,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Revokes one token, by name or prefix (as `token list` shows them) or by --id; from the next
+    /// request on, it is refused. When several tokens match, none is revoked.
+    Revoke {
+        /// The token's name or prefix.
+        #[arg(value_name = "NAME|PREFIX", required_unless_present = "id", conflicts_with = "id")]
+        token: Option<String>,
+        /// The token's id instead.
+        #[arg(long)]
+        id: Option<i64>,
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -440,7 +472,9 @@ pub async fn run(cli: Cli) -> Exit {
             let result: anyhow::Result<String> = async {
                 let store = upbeat_store::open(&db.db).await?;
                 let token = new_token()?;
-                store.create_token(&name, scope, &upbeat_web::auth::token_hash(&token), SystemClock.now()).await?;
+                let hash = upbeat_web::auth::token_hash(&token);
+                let new = NewToken { name: &name, scope, hash: &hash, prefix: upbeat_web::auth::token_prefix(&token) };
+                store.create_token(&new, SystemClock.now()).await?;
                 Ok(token)
             }
             .await;
@@ -452,6 +486,42 @@ pub async fn run(cli: Cli) -> Exit {
                 Err(e) => Exit::Failed(e),
             }
         }
+        Command::Token { command: TokenCommand::List { format, db } } => {
+            let result = async {
+                let store = upbeat_store::open(&db.db).await?;
+                let tokens = store.tokens().await?;
+                if tokens.is_empty() && format == crate::admin::Format::Table {
+                    eprintln!("no tokens; `upbeat token create --name NAME` makes one");
+                    return Ok(());
+                }
+                emit(&crate::admin::render_tokens(tokens, format)?)
+            }
+            .await;
+            match result {
+                Ok(()) => Exit::Ok,
+                Err(e) => Exit::Failed(e),
+            }
+        }
+        Command::Token { command: TokenCommand::Revoke { token, id, db } } => {
+            let result = async {
+                let which = match (&token, id) {
+                    (_, Some(id)) => upbeat_store::TokenRef::Id(id),
+                    (Some(label), None) => upbeat_store::TokenRef::NameOrPrefix(label),
+                    (None, None) => bail!("name the token to revoke: NAME, PREFIX or --id ID"),
+                };
+                let store = upbeat_store::open(&db.db).await?;
+                emit(&crate::admin::revoke_token(&*store, which).await?)
+            }
+            .await;
+            match result {
+                Ok(()) => Exit::Ok,
+                Err(e) => Exit::Failed(e),
+            }
+        }
+        Command::Backup { to, db } => match crate::admin::backup(&db.db, &to).await.and_then(|done| emit(&done)) {
+            Ok(()) => Exit::Ok,
+            Err(e) => Exit::Failed(e),
+        },
         Command::Incident { remote, command } => match incident(remote, command).await {
             Ok(()) => Exit::Ok,
             Err(e) => Exit::Failed(e),

@@ -2,6 +2,7 @@
 //! the command line. `main.rs` only parses arguments and calls in here, so tests start the very
 //! same [`app::Application`] on port 0.
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod client;

@@ -1,4 +1,5 @@
-//! The binary as an operator runs it: config check, token create, serve and SIGTERM.
+//! The binary as an operator runs it: config check, token create, list and revoke, serve and
+//! SIGTERM, and a start refused on a database from a newer upbeat.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -259,4 +260,95 @@ fn config_check_says_when_icmp_is_not_permitted() {
         );
         assert!(stderr.contains("ping_group_range") && stderr.contains("CAP_NET_RAW"), "{stderr}");
     }
+}
+
+fn upbeat(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+#[test]
+fn token_list_shows_prefixes_and_revoke_takes_exactly_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("t.db").display());
+    let create = |name: &str, scope: &str| {
+        let out = upbeat(&["token", "create", "--name", name, "--scope", scope, "--db", &db]);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let ci_write = create("ci", "write");
+    let ci_read = create("ci", "read");
+    let deploy = create("deploy", "admin");
+
+    let table = String::from_utf8(upbeat(&["token", "list", "--db", &db]).stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(lines[0].starts_with("ID  NAME") && lines[0].contains("PREFIX") && lines[0].contains("LAST USED"));
+    for (line, token) in lines[1..].iter().zip([&ci_write, &ci_read, &deploy]) {
+        assert!(line.contains(&token[..12]) && line.ends_with("never"), "{line}");
+        assert!(!table.contains(token.as_str()), "the token itself is never printed");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&upbeat(&["token", "list", "--format", "json", "--db", &db]).stdout).unwrap();
+    assert_eq!(json["tokens"][2]["name"], "deploy");
+    assert_eq!(json["tokens"][2]["scope"], "admin");
+    assert_eq!(json["tokens"][2]["prefix"], &deploy[..12]);
+
+    // A name two tokens share, or one nobody has, revokes nothing and says so on one line.
+    for (label, says) in [("ci", "2 tokens match `ci`"), ("nobody", "no token is named or prefixed `nobody`")] {
+        let out = upbeat(&["token", "revoke", label, "--db", &db]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
+    let listed = |db: &str| String::from_utf8(upbeat(&["token", "list", "--db", db]).stdout).unwrap();
+    assert_eq!(listed(&db).lines().count(), 4, "nothing was revoked");
+
+    // The prefix picks one; then the name is unambiguous.
+    let out = upbeat(&["token", "revoke", &ci_read[..12], "--db", &db]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8(out.stdout).unwrap().contains(&ci_read[..12]));
+    let out = upbeat(&["token", "revoke", "ci", "--db", &db]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let left = listed(&db);
+    assert_eq!(left.lines().count(), 2, "{left}");
+    assert!(left.contains(&deploy[..12]) && !left.contains(&ci_write[..12]) && !left.contains(&ci_read[..12]));
+}
+
+/// Start-up migrates a database an older upbeat left; one a newer upbeat left (a schema version
+/// this binary does not have) is refused at start with one line naming both versions, and left
+/// untouched.
+#[tokio::test]
+async fn serve_refuses_a_database_from_a_newer_upbeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("upbeat.db");
+    let db = format!("sqlite://{}", path.display());
+    let config = dir.path().join("upbeat.toml");
+    std::fs::write(&config, "[page]\ntitle = \"t\"\n").unwrap();
+    drop(upbeat_store::open(&db).await.unwrap());
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let known: i64 = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(&pool).await.unwrap();
+    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from_a_newer_upbeat', 0)")
+        .bind(known + 1)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", &db, "--config"])
+        .arg(&config)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&format!("schema version {}", known + 1)), "{stderr}");
+    assert!(stderr.contains(&format!("knows up to {known}")), "{stderr}");
+    let token = upbeat(&["token", "create", "--name", "x", "--db", &db]);
+    assert_eq!(token.status.code(), Some(1), "every command refuses it");
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM tokens").fetch_one(&pool).await.unwrap();
+    assert_eq!(tokens, 0, "nothing was written");
 }

@@ -159,7 +159,9 @@ impl TestApp {
         for scope in [Scope::Read, Scope::Write, Scope::Admin] {
             let token = upbeat::cli::new_token().expect("token");
             let hash = upbeat_web::auth::token_hash(&token);
-            store.create_token(scope.as_str(), scope, &hash, SystemClock.now()).await.expect("create token");
+            let prefix = upbeat_web::auth::token_prefix(&token);
+            let new = upbeat_store::NewToken { name: scope.as_str(), scope, hash: &hash, prefix };
+            store.create_token(&new, SystemClock.now()).await.expect("create token");
             tokens.push(token);
         }
         drop(store);

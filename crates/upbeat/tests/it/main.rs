@@ -7,6 +7,7 @@ mod helpers;
 
 mod alerts;
 mod api;
+mod backup;
 mod browser;
 mod channels;
 mod cli;
@@ -24,3 +25,4 @@ mod page;
 mod restart;
 mod statuspage;
 mod subscribers;
+mod tokens;

@@ -334,7 +334,9 @@ async fn a_backlog_survives_kill_9_and_nothing_is_sent_twice_but_what_was_in_fli
         }
         let token = upbeat::cli::new_token().unwrap();
         let hash = upbeat_web::auth::token_hash(&token);
-        store.create_token("w", upbeat_core::Scope::Write, &hash, chrono::Utc::now()).await.unwrap();
+        let prefix = upbeat_web::auth::token_prefix(&token);
+        let new = upbeat_store::NewToken { name: "w", scope: upbeat_core::Scope::Write, hash: &hash, prefix };
+        store.create_token(&new, chrono::Utc::now()).await.unwrap();
         token
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
