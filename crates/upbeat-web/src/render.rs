@@ -775,7 +775,10 @@ mod tests {
             config.monitors.iter().map(|m| MonitorView { state: Status::Paused, ..MonitorView::of(m) }).collect();
         let overview = Overview::new(&config, monitors, &[], &[], now);
         let html = page(&config, &overview, &Trends::default(), &[], &[], now);
-        assert!(html.contains("<p class=\"banner unknown\" role=\"status\">No services are monitored yet</p>"), "{html}");
+        assert!(
+            html.contains("<p class=\"banner unknown\" role=\"status\">No services are monitored yet</p>"),
+            "{html}"
+        );
         assert!(!html.contains("All systems operational") && !html.contains("Cert"), "{html}");
         let mut open = fixed_incident();
         open.status = IncidentStatus::Investigating;
