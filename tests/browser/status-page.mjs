@@ -355,6 +355,26 @@ try {
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
+  await section('the subscribe page', async () => {
+    for (const colorScheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme });
+      const response = await page.goto(new URL('subscribe', base).href);
+      check(`${colorScheme}: /subscribe answers 200`, response && response.status() === 200, `status ${response && response.status()}`);
+      const home = page.locator('header.top .site a');
+      if (check(`${colorScheme}: /subscribe has the header`, (await home.count()) === 1, 'none')) {
+        const href = new URL(await home.getAttribute('href'), page.url()).href;
+        check(`${colorScheme}: the header leads home`, href === base.href, href);
+      }
+      const input = await page.locator('input[type="email"]').evaluate((el) => getComputedStyle(el).borderRadius);
+      check(`${colorScheme}: the email field is styled (rounded)`, input === '6px', input);
+      const c = await contrast(page.locator('button[type="submit"]'));
+      check(`${colorScheme}: the button ("${c.text}") has contrast >= 4.5`, c.ratio >= 4.5, `${c.ratio.toFixed(2)}: rgb(${c.fg}) on rgb(${c.bg})`);
+      await page.screenshot(shot(`subscribe-${colorScheme}.png`));
+      check(`screenshot subscribe-${colorScheme}.png`, true);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
   await section('the incident page', async () => {
     await page.goto(base.href);
     const link = page.locator('a[href*="incident/"]').first();
