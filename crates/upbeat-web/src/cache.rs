@@ -364,8 +364,9 @@ pub async fn incident(
     headers: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return not_found() };
-    let Some(snapshot) = state.cache.get() else { return not_found() };
+    let missing = || page_not_found(&state, &format!("/incident/{id}"), "There is no incident with this number.");
+    let Ok(id) = id.parse::<i64>() else { return missing() };
+    let Some(snapshot) = state.cache.get() else { return missing() };
     if let Some((_, page)) = snapshot.incidents.get(&id) {
         return page.respond(&headers);
     }
@@ -376,7 +377,7 @@ pub async fn incident(
             Rendered::new(render::incident_page(&state.config, &snapshot.overview, &incident, now), HTML, now)
                 .respond(&headers)
         }
-        Ok(None) => not_found(),
+        Ok(None) => missing(),
         Err(e) => {
             tracing::warn!(error = %e, "could not read an incident");
             (StatusCode::SERVICE_UNAVAILABLE, "try again\n").into_response()
@@ -420,4 +421,11 @@ pub async fn history(
 
 pub(crate) fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+/// The styled 404 page for a person who followed a wrong link: the header leads back home. It is
+/// rendered per request (a template, no query), because its links depend on the path asked for.
+pub(crate) fn page_not_found(state: &AppState, path: &str, message: &str) -> Response {
+    let html = render::not_found_page(&state.config, path, message, (state.now)());
+    (StatusCode::NOT_FOUND, axum::response::Html(html)).into_response()
 }

@@ -215,10 +215,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out).into_response()
 }
 
-async fn not_found(uri: Uri) -> Response {
+async fn not_found(State(state): State<AppState>, uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {
         ApiError::not_found("route_not_found", format!("no route for {}", uri.path())).into_response()
     } else {
-        (StatusCode::NOT_FOUND, "not found\n").into_response()
+        cache::page_not_found(&state, uri.path(), "Nothing is published at this address.")
     }
 }

@@ -2,7 +2,9 @@
 //! and the badges, computed once per render from the live monitors, open incidents and maintenance.
 //!
 //! Private things (`public = false` on a monitor or a component) never get this far: everything
-//! public is built from an [`Overview`].
+//! public is built from an [`Overview`]. Neither does a paused monitor that has never been checked
+//! (an example's paused TLS check, a monitor added paused): it has nothing to tell the public, and
+//! listing it would make an empty page look like one where everything is fine.
 
 use std::collections::HashMap;
 
@@ -41,10 +43,18 @@ pub struct Overview {
     pub worst: ComponentStatus,
     /// Nothing has been checked yet and nobody declared anything.
     pub waiting: bool,
+    /// No public monitor at all: the page has nothing it watches to speak of.
+    pub unmonitored: bool,
     /// Where each component is in `components`, and each public monitor (component, monitor):
     /// badges, names and incidents look them up.
     by_component: HashMap<String, usize>,
     by_monitor: HashMap<String, (usize, usize)>,
+}
+
+/// Whether the public sees a monitor: it is public, and it has been checked or is not paused.
+/// A monitor paused after checks keeps its place (and says "Paused"): its history is real.
+fn shown(m: &MonitorView) -> bool {
+    m.public && !(m.state == Status::Paused && m.last_check.is_none())
 }
 
 impl Overview {
@@ -64,7 +74,8 @@ impl Overview {
                 maintenances.iter().filter(|m| m.covers(component, now)).map(|_| ComponentStatus::UnderMaintenance);
             from_incidents.chain(from_maintenance).collect()
         };
-        let public: Vec<MonitorView> = monitors.into_iter().filter(|m| m.public).collect();
+        let public: Vec<MonitorView> = monitors.into_iter().filter(shown).collect();
+        let unmonitored = public.is_empty();
         let waiting = !public.is_empty() && public.iter().all(|m| m.state == Status::Unknown);
         // Each public monitor moves to its component, in configuration order.
         let mut loose = Vec::new();
@@ -120,7 +131,7 @@ impl Overview {
             })
             .collect();
         let waiting = waiting && worst == ComponentStatus::Operational;
-        Overview { components, worst, waiting, by_component, by_monitor }
+        Overview { components, worst, waiting, unmonitored, by_component, by_monitor }
     }
 
     /// The component (or loose monitor) with this id, if it is public.
@@ -150,5 +161,51 @@ impl Overview {
             }
         }
         groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use upbeat_store::LastSample;
+
+    fn config() -> Config {
+        let src = "[page]\ntitle = \"T\"\n\
+            [[monitor]]\nid = \"never\"\nname = \"Never checked\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\npaused = true\n\
+            [[monitor]]\nid = \"before\"\nname = \"Checked before\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\npaused = true\n";
+        Config::parse("test.toml", src).unwrap()
+    }
+
+    fn paused(config: &Config, id: &str, checked: bool) -> MonitorView {
+        let m = config.monitors.iter().find(|m| m.id.as_str() == id).unwrap();
+        let last_check = checked.then(|| LastSample {
+            at: Utc::now(),
+            up: true,
+            latency: std::time::Duration::from_millis(3),
+            http_status: None,
+            error: None,
+        });
+        MonitorView { state: Status::Paused, last_check, ..MonitorView::of(m) }
+    }
+
+    #[test]
+    fn a_paused_monitor_never_checked_is_not_public_one_checked_before_is() {
+        let config = config();
+        let monitors = vec![paused(&config, "never", false), paused(&config, "before", true)];
+        let overview = Overview::new(&config, monitors, &[], &[], Utc::now());
+        assert!(overview.monitor("never").is_none() && !overview.shows("never"));
+        assert_eq!(overview.monitor("before").map(|m| m.name.as_str()), Some("Checked before"));
+        assert_eq!(overview.components.len(), 1);
+        assert!(!overview.unmonitored);
+    }
+
+    #[test]
+    fn only_paused_monitors_never_checked_leave_the_page_unmonitored() {
+        let config = config();
+        let monitors = vec![paused(&config, "never", false)];
+        let overview = Overview::new(&config, monitors, &[], &[], Utc::now());
+        assert!(overview.unmonitored);
+        assert!(overview.components.is_empty());
+        assert_eq!(overview.worst, ComponentStatus::Operational);
     }
 }

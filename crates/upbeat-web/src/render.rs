@@ -11,7 +11,7 @@ use serde::Serialize;
 use upbeat_core::config::Page;
 use upbeat_core::duration::human;
 use upbeat_core::feed::{FeedItem, ItemSource};
-use upbeat_core::incident::{ComponentStatus, Incident};
+use upbeat_core::incident::{ComponentStatus, Incident, IncidentStatus};
 use upbeat_core::maintenance::{Maintenance, MaintenanceStatus};
 use upbeat_core::{Config, Status};
 
@@ -39,6 +39,7 @@ fn templates() -> &'static Environment<'static> {
             ("news.html", include_str!("../templates/news.html")),
             ("news.txt", include_str!("../templates/news.txt")),
             ("subscribe.html", include_str!("../templates/subscribe.html")),
+            ("not_found.html", include_str!("../templates/not_found.html")),
         ] {
             if let Err(e) = env.add_template(name, source) {
                 // The templates are compiled into the binary; a test renders each one.
@@ -329,7 +330,11 @@ pub fn page(
         })
         .collect();
 
-    let overall = if overview.waiting {
+    let nothing_declared = overview.worst == ComponentStatus::Operational && !incidents.iter().any(Incident::is_open);
+    let overall = if overview.unmonitored && nothing_declared {
+        // Without a monitor "All systems operational" would be a claim nothing backs.
+        context! { class => "unknown", text => NOTHING_MONITORED }
+    } else if overview.waiting {
         context! { class => "unknown", text => "Waiting for the first checks" }
     } else {
         let worst = overview.worst;
@@ -379,7 +384,7 @@ pub fn page(
         "page.html",
         context! {
             title => config.page.title.clone(), language => config.page.language.clone(), time_zone => config.page.time_zone.name(),
-            root => "", generated => local.at(now), overall, incidents => open, active, upcoming,
+            root => "", home => true, generated => local.at(now), overall, incidents => open, active, upcoming,
             groups, ongoing, recent, past, recent_days => RECENT_DAYS, logo => config.page.logo.is_some(),
             unpictured => overview.components.len().saturating_sub(PICTURED), pictured => PICTURED,
         },
@@ -388,6 +393,18 @@ pub fn page(
 
 /// How many closed outages the page lists.
 const RECENT_OUTAGES: usize = 20;
+
+/// The banner of a page with no public monitor and nothing declared.
+pub const NOTHING_MONITORED: &str = "No services are monitored yet";
+
+/// The incident page's banner class: green once resolved; while open, the colour of the incident's
+/// impact (as its card on the page has), whatever the update said of components.
+fn incident_banner(incident: &Incident) -> String {
+    match incident.status {
+        IncidentStatus::Resolved => "operational".to_owned(),
+        _ => format!("impact-{}", incident.impact.as_str()),
+    }
+}
 
 /// `/incident/{id}`: the whole timeline of one incident.
 pub fn incident_page(config: &Config, overview: &Overview, incident: &Incident, now: DateTime<Utc>) -> String {
@@ -401,14 +418,7 @@ pub fn incident_page(config: &Config, overview: &Overview, incident: &Incident, 
             context! { name, class => status.as_str(), text => status.label() }
         })
         .collect();
-    let worst = incident
-        .components
-        .iter()
-        .filter(|(id, _)| overview.shows(id))
-        .map(|(_, status)| *status)
-        .max()
-        .unwrap_or(ComponentStatus::Operational);
-    let banner = if incident.is_open() { worst.as_str() } else { "operational" };
+    let banner = incident_banner(incident);
     let ctx = context! {
         title => incident.title.clone(), status => incident.status.label(), impact_label => incident.impact.as_str(),
         banner, started => local.at(incident.started_at),
@@ -424,7 +434,25 @@ pub fn incident_page(config: &Config, overview: &Overview, incident: &Incident, 
         "incident.html",
         context! {
             title => config.page.title.clone(), language => config.page.language.clone(), time_zone => config.page.time_zone.name(),
-            root => "../", generated => local.at(now), incident => ctx,
+            root => "../", logo => config.page.logo.is_some(), generated => local.at(now), incident => ctx,
+        },
+    )
+}
+
+/// The way back to the page's root from `path` (`/a/b` → `../`), so links work behind a proxy
+/// that serves upbeat under a prefix of `base_url`, as every page's links do.
+pub fn root_of(path: &str) -> String {
+    "../".repeat(path.trim_start_matches('/').matches('/').count())
+}
+
+/// The styled 404 page, with the same header as every page; `path` is the one asked for.
+pub fn not_found_page(config: &Config, path: &str, message: &str, now: DateTime<Utc>) -> String {
+    let local = Local(config.page.time_zone);
+    render(
+        "not_found.html",
+        context! {
+            title => config.page.title.clone(), language => config.page.language.clone(), time_zone => config.page.time_zone.name(),
+            root => root_of(path), logo => config.page.logo.is_some(), generated => local.at(now), message,
         },
     )
 }
@@ -513,7 +541,7 @@ pub fn history_page(config: &Config, incidents: &[Incident], page: usize, now: D
         "history.html",
         context! {
             title => config.page.title.clone(), language => config.page.language.clone(), time_zone => config.page.time_zone.name(),
-            root => "", generated => local.at(now), months,
+            root => "", logo => config.page.logo.is_some(), generated => local.at(now), months,
             newer => (page > 1).then(|| page - 1), older => (incidents.len() > HISTORY_PAGE).then_some(page + 1),
         },
     )
@@ -584,7 +612,7 @@ mod tests {
         let now = Utc::now();
         let overview = Overview::new(&config, vec![monitor], &[], &[], now);
         let html = page(&config, &overview, &Trends::default(), &[], &[], now);
-        assert!(html.contains("<h1>A &amp; &lt;B&gt;</h1>"), "{html}");
+        assert!(html.contains("<h1 class=\"site\"><a href=\"./\">A &amp; &lt;B&gt;</a></h1>"), "{html}");
         assert!(html.contains("a &amp; &lt;b&gt; &quot;c&quot;"), "{html}");
         assert!(html.contains("Major outage"));
         assert!(!html.contains("<b>"));
@@ -707,6 +735,68 @@ mod tests {
         let html = incident_page(&config, &overview, &fixed_incident(), now);
         let main = &html[html.find("<main>").unwrap()..];
         insta::assert_snapshot!(main);
+    }
+
+    /// The banner follows the incident's own status: resolved is green, open is its impact's colour,
+    /// whatever the latest update says of the components (a `monitoring` update often says
+    /// `operational` while the incident is not over).
+    #[test]
+    fn an_incident_banner_is_green_only_once_resolved() {
+        use upbeat_core::incident::Impact;
+        let now = Utc.with_ymd_and_hms(2025, 7, 1, 0, 0, 0).unwrap();
+        let config = incident_config();
+        let overview = Overview::new(&config, Vec::new(), &[], &[], now);
+        let banner = |status: IncidentStatus, impact: Impact| {
+            let mut incident = fixed_incident();
+            incident.status = status;
+            incident.impact = impact;
+            incident.components = [("api".to_string(), ComponentStatus::Operational)].into();
+            let html = incident_page(&config, &overview, &incident, now);
+            let at = html.find("<p class=\"banner ").expect("a banner");
+            html[at..].split('"').nth(1).unwrap().to_owned()
+        };
+        for status in [IncidentStatus::Investigating, IncidentStatus::Identified, IncidentStatus::Monitoring] {
+            assert_eq!(banner(status, Impact::Major), "banner impact-major", "{status:?}");
+        }
+        assert_eq!(banner(IncidentStatus::Monitoring, Impact::Minor), "banner impact-minor");
+        assert_eq!(banner(IncidentStatus::Monitoring, Impact::Critical), "banner impact-critical");
+        assert_eq!(banner(IncidentStatus::Identified, Impact::None), "banner impact-none");
+        assert_eq!(banner(IncidentStatus::Resolved, Impact::Critical), "banner operational");
+    }
+
+    /// Only paused monitors that were never checked: the page lists nothing and says so, rather
+    /// than "All systems operational"; an open incident still speaks for itself.
+    #[test]
+    fn a_page_without_public_monitors_says_nothing_is_monitored() {
+        let src = "[page]\ntitle = \"Empty\"\n[[monitor]]\nid = \"cert\"\nname = \"Cert\"\nkind = \"tcp\"\nhost = \"h\"\nport = 1\npaused = true\n";
+        let config = Config::parse("test.toml", src).unwrap();
+        let now = Utc.with_ymd_and_hms(2025, 7, 1, 0, 0, 0).unwrap();
+        let monitors: Vec<MonitorView> =
+            config.monitors.iter().map(|m| MonitorView { state: Status::Paused, ..MonitorView::of(m) }).collect();
+        let overview = Overview::new(&config, monitors, &[], &[], now);
+        let html = page(&config, &overview, &Trends::default(), &[], &[], now);
+        assert!(
+            html.contains("<p class=\"banner unknown\" role=\"status\">No services are monitored yet</p>"),
+            "{html}"
+        );
+        assert!(!html.contains("All systems operational") && !html.contains("Cert"), "{html}");
+        let mut open = fixed_incident();
+        open.status = IncidentStatus::Investigating;
+        open.resolved_at = None;
+        let html = page(&config, &overview, &Trends::default(), &[open], &[], now);
+        assert!(!html.contains(NOTHING_MONITORED) && html.contains("Incoming traffic being blocked"), "{html}");
+    }
+
+    #[test]
+    fn the_not_found_page_has_the_header_and_finds_its_way_home() {
+        assert_eq!(root_of("/"), "");
+        assert_eq!(root_of("/nope"), "");
+        assert_eq!(root_of("/incident/12"), "../");
+        assert_eq!(root_of("/a/b/"), "../../");
+        let html = not_found_page(&incident_config(), "/incident/12", "No incident 12.", Utc::now());
+        assert!(html.contains("<header class=\"top\">"), "{html}");
+        assert!(html.contains("<p class=\"site\"><a href=\"../\">Buttondown</a></p>"), "{html}");
+        assert!(html.contains("<h1>Page not found</h1>") && html.contains("No incident 12."), "{html}");
     }
 
     #[test]

@@ -95,7 +95,7 @@ fn page(state: &AppState, status: StatusCode, root: &str, text: PageText<'_>) ->
         context! {
             title => config.page.title.clone(), language => config.page.language.clone(),
             time_zone => config.page.time_zone.name(), generated => Local(config.page.time_zone).at((state.now)()),
-            root, heading => text.heading, message => text.message, error => text.error, form => text.form,
+            root, logo => config.page.logo.is_some(), heading => text.heading, message => text.message, error => text.error, form => text.form,
             email => text.email, action => text.action, components,
         },
     );

@@ -24,6 +24,13 @@ title = "Browser shop"
 base_url = "https://status.example.test/"
 time_zone = "Europe/Paris"
 
+# The subscribe form shows only with mail configured; nobody subscribes, so nothing is sent.
+[smtp]
+host = "127.0.0.1"
+port = 9
+from = "status@example.test"
+tls = "none"
+
 [[component]]
 id = "web"
 name = "Website"

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use reqwest::header;
 
-use crate::helpers::{ManualClock, Mode, Target, TestApp, db_url, eventually};
+use crate::helpers::{ManualClock, Mode, Target, TestApp, db_url, eventually, send};
 
 /// The `<li>` of `date` in the bar of the component named `component`: its class and tooltip text.
 fn segment(html: &str, component: &str, date: &str) -> (String, String) {
@@ -299,5 +299,101 @@ async fn monitors_past_the_pictured_components_still_have_badges() {
         let svg = response.text().await.unwrap();
         assert!(svg.contains("aria-label=\"uptime 7d: no data\""), "{path}: {svg}");
     }
+    app.stop().await;
+}
+
+/// A paused monitor that was never checked has nothing to tell: it is not on the page, in
+/// `/api/v2` or a badge, and a page with no other monitor says nothing is monitored rather than
+/// "All systems operational". Resumed and checked, it is public; paused again, it stays, paused.
+#[tokio::test(flavor = "multi_thread")]
+async fn paused_monitors_never_checked_are_not_public_and_an_empty_page_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let healthy = Target::start().await;
+    let config = format!(
+        "[page]\ntitle = \"Quiet\"\n[[monitor]]\nid = \"later\"\nname = \"Later service\"\nkind = \"http\"\nurl = \"{}\"\ninterval = \"1s\"\ntimeout = \"500ms\"\npaused = true\n",
+        healthy.url("/")
+    );
+    let app = TestApp::spawn(&config, &dir).await;
+    let page = app.text("/").await;
+    assert!(page.contains(">No services are monitored yet</p>"), "{page}");
+    assert!(!page.contains("All systems operational") && !page.contains("Later service"), "{page}");
+    let (_, components) = app.api("/api/v2/components.json").await;
+    assert_eq!(components["components"], serde_json::json!([]), "{components}");
+    // Statuspage's own vocabulary: a page without components is "none", as Statuspage answers.
+    let (_, status) = app.api("/api/v2/status.json").await;
+    assert_eq!(status["status"], serde_json::json!({"indicator": "none", "description": "All Systems Operational"}));
+    let badge = app.client.get(app.url("/badge/later.svg")).send().await.unwrap();
+    assert_eq!(badge.status(), 404);
+
+    let w = Some(app.write_token.as_str());
+    let (code, body) = send(&app, "POST", "/api/v1/monitors/later/resume", w, None).await;
+    assert_eq!(code, 200, "{body}");
+    app.wait_for_state("later", "up").await;
+    eventually("the resumed monitor on the page", Duration::from_secs(10), || async {
+        let page = app.text("/").await;
+        (page.contains("Later service") && page.contains("All systems operational")).then_some(())
+    })
+    .await;
+    let (code, body) = send(&app, "POST", "/api/v1/monitors/later/pause", w, None).await;
+    assert_eq!(code, 200, "{body}");
+    eventually("the paused monitor still on the page", Duration::from_secs(10), || async {
+        let page = app.text("/").await;
+        (page.contains("Later service") && page.contains(">Paused</span>")).then_some(())
+    })
+    .await;
+    assert_eq!(app.client.get(app.url("/badge/later.svg")).send().await.unwrap().status(), 200);
+    app.stop().await;
+}
+
+/// Every public page has the same header, whose title leads home from where the page is; unknown
+/// incidents and paths get a styled 404 page, and unknown API paths keep their JSON error.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_public_page_has_the_header_and_unknown_pages_are_a_styled_404() {
+    let dir = tempfile::tempdir().unwrap();
+    // The form shows only with mail configured; nothing is sent here.
+    let config = "[page]\ntitle = \"Headed\"\n[smtp]\nhost = \"127.0.0.1\"\nport = 9\nfrom = \"s@headed.test\"\ntls = \"none\"\n\
+        [[component]]\nid = \"api\"\nname = \"API\"\n";
+    let app = TestApp::spawn(config, &dir).await;
+    let w = Some(app.write_token.as_str());
+    let opening = serde_json::json!({"title": "Slow", "status": "investigating", "impact": "minor", "message": "Slow.", "components": {"api": "degraded_performance"}});
+    let (code, incident) = send(&app, "POST", "/api/v1/incidents", w, Some(opening)).await;
+    assert_eq!(code, 201, "{incident}");
+    let id = incident["id"].as_i64().unwrap();
+    let incident_path = format!("/incident/{id}");
+    eventually("the incident page", Duration::from_secs(10), || async {
+        let response = app.client.get(app.url(&incident_path)).send().await.unwrap();
+        (response.status() == 200).then_some(())
+    })
+    .await;
+    for (path, status, home) in [
+        ("/", 200, "<h1 class=\"site\"><a href=\"./\">Headed</a></h1>"),
+        ("/history", 200, "<p class=\"site\"><a href=\"./\">Headed</a></p>"),
+        (incident_path.as_str(), 200, "<p class=\"site\"><a href=\"../\">Headed</a></p>"),
+        ("/subscribe", 200, "<p class=\"site\"><a href=\"./\">Headed</a></p>"),
+        ("/subscribe/confirm/not-a-token", 404, "<p class=\"site\"><a href=\"../../\">Headed</a></p>"),
+        ("/unsubscribe/not-a-token", 404, "<p class=\"site\"><a href=\"../\">Headed</a></p>"),
+        ("/incident/999999", 404, "<p class=\"site\"><a href=\"../\">Headed</a></p>"),
+        ("/incident/not-a-number", 404, "<p class=\"site\"><a href=\"../\">Headed</a></p>"),
+        ("/no/such/page", 404, "<p class=\"site\"><a href=\"../../\">Headed</a></p>"),
+    ] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{path}");
+        let html = response.text().await.unwrap();
+        assert_eq!(count(&html, "<header class=\"top\">"), 1, "{path}: {html}");
+        assert!(html.contains(home), "{path}: {html}");
+        assert!(html.contains("<a class=\"subscribe\""), "{path}: {html}");
+        if status == 404 && !path.contains("subscribe") {
+            assert!(html.contains("<h1>Page not found</h1>"), "{path}: {html}");
+        }
+    }
+    // The incident is open: its banner has its impact's colour, not a resolved incident's green.
+    assert!(app.text(&incident_path).await.contains("<p class=\"banner impact-minor\""));
+    let (code, body) = app.api("/api/v1/nope").await;
+    assert_eq!((code, body["error"]["code"].as_str()), (404, Some("route_not_found")));
+    let response = app.client.get(app.url("/api/v2/nope.json")).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "route_not_found");
     app.stop().await;
 }
