@@ -247,8 +247,9 @@ pub fn render(rows: &[Row], format: Format) -> anyhow::Result<String> {
             out
         }
         Format::Table => {
-            let header = ["MONITOR", "UPTIME %", "OUTAGES", "DOWNTIME", "LONGEST", "MTTR", "NO DATA"];
-            let mut lines: Vec<[String; 7]> = vec![header.map(str::to_owned)];
+            let header =
+                ["MONITOR", "UPTIME %", "OUTAGES", "DOWNTIME", "LONGEST", "MTTR", "MTBF", "NO DATA", "MAINTENANCE"];
+            let mut lines: Vec<[String; 9]> = vec![header.map(str::to_owned)];
             for r in rows {
                 lines.push([
                     r.name.clone(),
@@ -257,11 +258,13 @@ pub fn render(rows: &[Row], format: Format) -> anyhow::Result<String> {
                     human(r.downtime_seconds),
                     human(r.longest_outage_seconds),
                     r.mttr_seconds.map_or_else(|| "-".to_owned(), human),
+                    r.mtbf_seconds.map_or_else(|| "-".to_owned(), human),
                     human(r.no_data_seconds),
+                    human(r.maintenance_seconds),
                 ]);
             }
             let widths: Vec<usize> =
-                (0..7).map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0)).collect();
+                (0..header.len()).map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0)).collect();
             let mut out = String::new();
             if let Some(r) = rows.first() {
                 out.push_str(&format!("{} to {}\n", r.from.to_rfc3339(), r.to.to_rfc3339()));

@@ -361,6 +361,8 @@ pub struct Example {
     pub path: std::path::PathBuf,
     pub text: String,
     pub listen: SocketAddr,
+    /// Where the example's channels send (the demo sinks' HTTP receiver).
+    pub channels: SocketAddr,
 }
 
 impl Example {
@@ -368,9 +370,10 @@ impl Example {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
         let mut text = std::fs::read_to_string(root.join("upbeat.toml")).expect("the example");
         let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let channels: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
         for (from, to) in [
             ("127.0.0.1:8080".to_owned(), listen.to_string()),
-            ("127.0.0.1:9025".to_owned(), format!("127.0.0.1:{}", free_port())),
+            ("127.0.0.1:9025".to_owned(), channels.to_string()),
             ("port = 8080".to_owned(), format!("port = {}", listen.port())),
             ("port = 2525".to_owned(), format!("port = {}", free_port())),
         ] {
@@ -380,7 +383,7 @@ impl Example {
         std::fs::copy(root.join("logo.svg"), dir.join("logo.svg")).expect("copy the logo");
         let path = dir.join("upbeat.toml");
         std::fs::write(&path, &text).expect("write the example");
-        Example { path, text, listen }
+        Example { path, text, listen, channels }
     }
 
     pub fn config(&self) -> Config {

@@ -160,6 +160,12 @@ async fn the_report_over_the_reference_window_matches_its_facts() {
     assert!(csv.lines().any(|l| l.starts_with("backlog,Backlog,") && l.contains(",9,30310,8418,")), "{csv}");
     let table = stdout(&upbeat(&["report", "--db", &db, "--from", from, "--to", to]));
     assert!(table.contains("External event backlog") && table.contains("UPTIME %"), "{table}");
+    let header: Vec<&str> = table.lines().nth(1).expect("a header").split("  ").filter(|c| !c.is_empty()).collect();
+    assert_eq!(
+        header.iter().map(|c| c.trim()).collect::<Vec<_>>(),
+        ["MONITOR", "UPTIME %", "OUTAGES", "DOWNTIME", "LONGEST", "MTTR", "MTBF", "NO DATA", "MAINTENANCE"],
+        "the table has the columns the README promises"
+    );
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ mod maintenance;
 mod metrics;
 mod monitoring;
 mod page;
+mod readme;
 mod restart;
 mod statuspage;
 mod subscribers;
