@@ -131,6 +131,9 @@ pub struct Delivery {
     pub attempts: u32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
+    /// When it became owed: when it was enqueued, or, for one enqueued ahead of its time (a
+    /// reminder), its `not_before`. How long an alert has waited, and when retrying it is given
+    /// up on, count from here, so a reminder waiting its turn is not late.
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
 }
@@ -459,7 +462,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// In one transaction: enqueues the deliveries (skipping keys already enqueued) and moves the
     /// reader `name` to `seq`. A crash between reading and this call loses nothing and, replayed,
-    /// enqueues nothing twice. Returns how many were new.
+    /// enqueues nothing twice. Returns how many were new. Each is `created_at` the later of `now`
+    /// and its `not_before`.
     async fn enqueue(&self, name: &str, seq: i64, deliveries: &[NewDelivery], now: DateTime<Utc>) -> Result<usize>;
 
     /// Claims up to `limit` deliveries that are due and not leased, for `owner` until `now + lease`.

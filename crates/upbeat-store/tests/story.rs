@@ -326,6 +326,17 @@ async fn outbox(store: Arc<dyn Store>) {
     assert!(store.finish(back[0].id, "a", &cancel, t(302)).await.unwrap());
     let stats = store.outbox_stats().await.unwrap();
     assert_eq!((stats.pending, stats.cancelled, stats.oldest_pending), (0, 1, None));
+
+    // A reminder enqueued ahead of its time is owed from that time: it is not waiting before.
+    let reminder =
+        NewDelivery { event_seq: events[0].seq, recipient: "reminder:1:channel:ops".into(), not_before: t(2100) };
+    assert_eq!(store.enqueue("alerts", events[1].seq, &[reminder], t(400)).await.unwrap(), 1);
+    let stats = store.outbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.oldest_pending), (1, Some(t(2100))));
+    assert!(store.claim("a", t(2099), lease, 10).await.unwrap().is_empty(), "not before its time");
+    let due = store.claim("a", t(2100), lease, 10).await.unwrap();
+    assert_eq!((due.len(), due[0].created_at), (1, t(2100)));
+    assert!(store.finish(due[0].id, "a", &Attempt::Sent, t(2101)).await.unwrap());
 }
 
 /// Subscribers: a confirmation is asked for once per ten minutes at most, an operator's

@@ -64,7 +64,7 @@ pub(super) async fn enqueue(
                 .push_bind(d.event_seq)
                 .push_bind(d.recipient.clone())
                 .push_bind(ms(d.not_before))
-                .push_bind(ms(now));
+                .push_bind(ms(now.max(d.not_before)));
         });
         insert.push(" ON CONFLICT (key) DO NOTHING");
         added += insert.build().execute(&mut *tx).await?.rows_affected() as usize;
