@@ -96,6 +96,7 @@ pub struct Fields<'d, 'i> {
 }
 
 /// A value with where it was written, for errors found after decoding (an unknown component id).
+#[derive(Clone)]
 pub struct At<T> {
     pub value: T,
     pub span: Range<usize>,
@@ -183,6 +184,18 @@ impl<'d, 'i> Fields<'d, 'i> {
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Option<T> {
         self.typed(r, key, "a string", |v| v.as_str().map(parse))
+    }
+
+    /// Like [`Fields::parsed`], with where the value was written.
+    pub fn parsed_at<T>(
+        &mut self,
+        r: &mut Report<'_>,
+        key: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<At<T>> {
+        let span = self.key_span(key);
+        let field = self.path(key);
+        self.parsed(r, key, parse).map(|value| At { value, span, field })
     }
 
     pub fn bool(&mut self, r: &mut Report<'_>, key: &str) -> Option<bool> {

@@ -213,7 +213,7 @@ impl Config {
         for t in top.tables(&mut r, "component") {
             let (id, component) = parse_component(&mut r, t);
             if let Some(id) = &id {
-                component_ids.add(&mut r, id, &id.value);
+                component_ids.add(&mut r, id, &id.value, false);
             }
             components.extend(component);
         }
@@ -225,16 +225,26 @@ impl Config {
         for t in top.tables(&mut r, "channel") {
             let (id, channel) = parse_channel(&mut r, t, has_smtp);
             if let Some(id) = &id {
-                channel_ids.add(&mut r, id, &id.value);
+                channel_ids.add(&mut r, id, &id.value, false);
             }
             channels.extend(channel);
         }
         let mut parsed = Vec::new();
         let mut monitor_ids = Ids::new("monitor id");
+        let mut slugs = Ids::noted("heartbeat slug", " (a heartbeat's slug is its id unless `slug` is set)");
+        let mut uuids = Ids::new("heartbeat uuid");
+        let mut keys = Ids::noted("push key", " (a push monitor's key is its id unless `key` is set)");
         for t in top.tables(&mut r, "monitor") {
             let monitor = parse_monitor(&mut r, t, &component_ids, &channel_ids);
-            if let Some(id) = &monitor.id {
-                monitor_ids.add(&mut r, id, id.value.as_str());
+            let repeated = monitor.id.as_ref().is_some_and(|id| !monitor_ids.add(&mut r, id, id.value.as_str(), false));
+            let PingNames { slug, uuid, key } = &monitor.names;
+            for (names, name) in [(&mut slugs, slug), (&mut uuids, uuid), (&mut keys, key)] {
+                // A name the id stands in for repeats with the id, which has had its error.
+                if let Some(name) = name
+                    && !(name.from_id && repeated)
+                {
+                    names.add(&mut r, &name.at, &name.at.value, name.from_id);
+                }
             }
             parsed.push(monitor);
         }
@@ -299,22 +309,33 @@ impl Config {
 /// repeat is reported where it is written and names the line of the first.
 struct Ids {
     what: &'static str,
-    first: HashMap<String, usize>,
+    /// Said after the message when either of the two was not written but stood in for by the id.
+    from_id_note: &'static str,
+    /// Each id's line, and whether the id stood in for it there.
+    first: HashMap<String, (usize, bool)>,
 }
 
 impl Ids {
     fn new(what: &'static str) -> Ids {
-        Ids { what, first: HashMap::new() }
+        Ids::noted(what, "")
     }
 
-    /// Records `id`, written at `at`, or reports it when an earlier table has it.
-    fn add<T>(&mut self, r: &mut Report<'_>, at: &At<T>, id: &str) {
+    fn noted(what: &'static str, from_id_note: &'static str) -> Ids {
+        Ids { what, from_id_note, first: HashMap::new() }
+    }
+
+    /// Records `id`, written at `at`, or reports it when an earlier table has it; true when new.
+    fn add<T>(&mut self, r: &mut Report<'_>, at: &At<T>, id: &str, from_id: bool) -> bool {
         match self.first.get(id) {
-            Some(line) => {
-                r.error(at.span.clone(), &at.field, format!("duplicate {} `{id}`, first on line {line}", self.what))
+            Some(&(line, first_from_id)) => {
+                let note = if from_id || first_from_id { self.from_id_note } else { "" };
+                let message = format!("duplicate {} `{id}`, first on line {line}{note}", self.what);
+                r.error(at.span.clone(), &at.field, message);
+                false
             }
             None => {
-                self.first.insert(id.to_owned(), r.line_of(at.span.start));
+                self.first.insert(id.to_owned(), (r.line_of(at.span.start), from_id));
+                true
             }
         }
     }
@@ -330,14 +351,42 @@ fn parse_id<T>(
     t: &mut Fields<'_, '_>,
     parse: impl FnOnce(&str) -> Result<T, String>,
 ) -> Option<At<T>> {
-    let span = t.key_span("id");
-    let absent = span == t.span();
-    let field = t.path("id");
-    let value = t.parsed(r, "id", parse);
-    if value.is_none() && absent {
-        r.error(t.span(), &field, "is required");
+    let absent = t.key_span("id") == t.span();
+    let id = t.parsed_at(r, "id", parse);
+    if id.is_none() && absent {
+        r.error(t.span(), &t.path("id"), "is required");
     }
-    value.map(|value| At { value, span, field })
+    id
+}
+
+/// A name a told monitor is found by besides its id: a heartbeat's slug or uuid, a push monitor's
+/// key. The engine hands a ping to the one monitor with that name, so no two may share one.
+struct PingName {
+    at: At<String>,
+    /// Not written: the monitor's id stands in for it, and `at` is where the id is.
+    from_id: bool,
+}
+
+impl PingName {
+    /// The name as written, or else the id when the field is absent (not when it is wrong).
+    fn of(written: Option<&At<String>>, absent: bool, id: Option<&At<MonitorId>>) -> Option<PingName> {
+        match (written, id) {
+            (Some(at), _) => Some(PingName { at: at.clone(), from_id: false }),
+            (None, Some(id)) if absent => Some(PingName {
+                at: At { value: id.value.as_str().to_owned(), span: id.span.clone(), field: id.field.clone() },
+                from_id: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The ping names of one `[[monitor]]` table.
+#[derive(Default)]
+struct PingNames {
+    slug: Option<PingName>,
+    uuid: Option<PingName>,
+    key: Option<PingName>,
 }
 
 /// A string field that must be there, parsed with `parse`; its absence is reported as
@@ -451,12 +500,13 @@ fn parse_component(r: &mut Report<'_>, mut t: Fields<'_, '_>) -> (Option<At<Stri
     (id, component)
 }
 
-/// What one `[[monitor]]` table gave: its id and `depends_on` whenever they are valid, so the
-/// checks across monitors (repeated ids, dependencies) see every monitor however wrong the rest
-/// of it is, and the monitor when all of it is valid.
+/// What one `[[monitor]]` table gave: its id, `depends_on` and ping names whenever they are
+/// valid, so the checks across monitors (repeated ids and names, dependencies) see every monitor
+/// however wrong the rest of it is, and the monitor when all of it is valid.
 struct ParsedMonitor {
     id: Option<At<MonitorId>>,
     depends_on: Option<At<MonitorId>>,
+    names: PingNames,
     monitor: Option<Monitor>,
 }
 
@@ -516,16 +566,18 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &Ids, ch
     // Each kind takes its own fields even when the id is wrong: the id's error is its own, and the
     // kind's fields are still checked, so a typo among them is found and a valid one is not called
     // unknown.
-    let id_value = id.as_ref().map(|id| &id.value);
+    let mut names = PingNames::default();
     let (kind, fields) = match kind_name.as_ref().map(|k| k.value.as_str()) {
         Some("http") => (parse_http(r, &mut t).map(MonitorKind::Http), Some(HTTP)),
         Some("tcp") => (parse_tcp(r, &mut t).map(MonitorKind::Tcp), Some(TCP)),
         Some("dns") => (parse_dns(r, &mut t).map(MonitorKind::Dns), Some(DNS)),
         Some("tls") => (parse_tls(r, &mut t).map(MonitorKind::Tls), Some(TLS)),
         Some("icmp") => (parse_icmp(r, &mut t).map(MonitorKind::Icmp), Some(ICMP)),
-        Some("heartbeat") => (parse_heartbeat(r, &mut t, id_value).map(MonitorKind::Heartbeat), Some(HEARTBEAT)),
+        Some("heartbeat") => {
+            (parse_heartbeat(r, &mut t, id.as_ref(), &mut names).map(MonitorKind::Heartbeat), Some(HEARTBEAT))
+        }
         Some("metric") => (parse_metric(r, &mut t).map(MonitorKind::Metric), Some(METRIC)),
-        Some("push") => (parse_push(r, &mut t, id_value).map(MonitorKind::Push), Some(PUSH)),
+        Some("push") => (parse_push(r, &mut t, id.as_ref(), &mut names).map(MonitorKind::Push), Some(PUSH)),
         Some(other) => {
             if let Some(k) = &kind_name {
                 r.error(k.span.clone(), &k.field, format!("unknown kind `{other}`; expected {KINDS}"));
@@ -572,7 +624,7 @@ fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &Ids, ch
         }
         _ => None,
     };
-    ParsedMonitor { id, depends_on, monitor }
+    ParsedMonitor { id, depends_on, names, monitor }
 }
 
 /// `common` and every kind's fields, each once, in the order the kinds are listed.
@@ -850,8 +902,14 @@ fn parse_icmp(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<IcmpSpec> {
     Some(IcmpSpec { host: host?, count })
 }
 
-/// `id` is the monitor's, when valid: the slug defaults to it.
-fn parse_heartbeat(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: Option<&MonitorId>) -> Option<HeartbeatSpec> {
+/// `id` is the monitor's, when valid: the slug defaults to it. The slug and uuid go to `names`
+/// whether or not the rest is valid.
+fn parse_heartbeat(
+    r: &mut Report<'_>,
+    t: &mut Fields<'_, '_>,
+    id: Option<&At<MonitorId>>,
+    names: &mut PingNames,
+) -> Option<HeartbeatSpec> {
     let period_span = t.key_span("period");
     let period = t.duration(r, "period", Duration::from_secs(1));
     let cron_span = t.key_span("cron");
@@ -863,8 +921,11 @@ fn parse_heartbeat(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: Option<&Monit
         })
         .unwrap_or(chrono_tz::UTC);
     let grace = t.duration(r, "grace", Duration::from_secs(1)).unwrap_or(DEFAULT_GRACE);
-    let uuid = t.parsed(r, "uuid", parse_uuid);
-    let slug = t.parsed(r, "slug", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+    let uuid = t.parsed_at(r, "uuid", parse_uuid);
+    let slug_absent = t.key_span("slug") == t.span();
+    let slug = t.parsed_at(r, "slug", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+    names.uuid = uuid.as_ref().map(|at| PingName { at: at.clone(), from_id: false });
+    names.slug = PingName::of(slug.as_ref(), slug_absent, id);
     let max_duration = t.duration(r, "max_duration", Duration::from_secs(1));
     let min_duration = t.duration(r, "min_duration", Duration::ZERO);
     let (schedule, text) = match (period, cron) {
@@ -900,11 +961,11 @@ fn parse_heartbeat(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: Option<&Monit
     }
     let schedule_text = format!("{text} (grace {})", crate::duration::human(grace));
     let slug = match slug {
-        Some(slug) => slug,
-        None => id?.as_str().to_owned(),
+        Some(slug) => slug.value,
+        None => id?.value.as_str().to_owned(),
     };
     Some(HeartbeatSpec {
-        uuid,
+        uuid: uuid.map(|u| u.value),
         slug,
         schedule: Heartbeat { schedule, grace },
         schedule_text,
@@ -970,9 +1031,17 @@ fn parse_metric(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<MetricSpec
     Some(MetricSpec { condition: condition?, window, hold_for, recover_for, pull })
 }
 
-/// `id` is the monitor's, when valid: the key defaults to it.
-fn parse_push(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: Option<&MonitorId>) -> Option<PushSpec> {
-    let key = t.parsed(r, "key", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+/// `id` is the monitor's, when valid: the key defaults to it. The key goes to `names` whether or
+/// not the rest is valid.
+fn parse_push(
+    r: &mut Report<'_>,
+    t: &mut Fields<'_, '_>,
+    id: Option<&At<MonitorId>>,
+    names: &mut PingNames,
+) -> Option<PushSpec> {
+    let key_absent = t.key_span("key") == t.span();
+    let key = t.parsed_at(r, "key", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+    names.key = PingName::of(key.as_ref(), key_absent, id);
     let token = t.parsed(r, "token", |s| {
         if s.len() >= 16 && s.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(s.to_owned())
@@ -987,8 +1056,8 @@ fn parse_push(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: Option<&MonitorId>
         .duration(r, "heartbeat", Duration::from_secs(1))
         .map(|every| Heartbeat { schedule: Schedule::Period(every), grace: Duration::ZERO });
     let key = match key {
-        Some(key) => key,
-        None => id?.as_str().to_owned(),
+        Some(key) => key.value,
+        None => id?.value.as_str().to_owned(),
     };
     Some(PushSpec { key, token: token?, heartbeat })
 }

@@ -625,6 +625,30 @@ fn duplicate_ids_are_reported_with_every_other_error_at_the_second_id() {
 }
 
 #[test]
+fn slugs_uuids_and_push_keys_are_unique_too_and_a_repeated_id_is_not_also_a_repeated_slug() {
+    let uuid = "0d2a52a6-1f6c-4d6b-9c83-5f2b3a7d9e10";
+    let src = format!(
+        "[page]\ntitle = \"x\"\n\
+         [[monitor]]\nid = \"backup\"\nname = \"B\"\nkind = \"heartbeat\"\nperiod = \"1d\"\nuuid = \"{uuid}\"\n\
+         [[monitor]]\nid = \"nightly\"\nname = \"N\"\nkind = \"heartbeat\"\nperiod = \"1d\"\nslug = \"backup\"\nuuid = \"{}\"\n\
+         [[monitor]]\nid = \"e2e\"\nname = \"E\"\nkind = \"push\"\ntoken = \"push-token-0123456789\"\n\
+         [[monitor]]\nid = \"e2e-2\"\nname = \"E2\"\nkind = \"push\"\ntoken = \"push-token-0123456789\"\nkey = \"e2e\"\ngrace = \"1h\"\n\
+         [[monitor]]\nid = \"backup\"\nname = \"B again\"\nkind = \"heartbeat\"\nperiod = \"1d\"\n",
+        uuid.to_uppercase()
+    );
+    assert_eq!(
+        errors(&src),
+        [
+            "upbeat.toml:14:8: monitor[1].slug: duplicate heartbeat slug `backup`, first on line 4 (a heartbeat's slug is its id unless `slug` is set)".to_owned(),
+            format!("upbeat.toml:15:8: monitor[1].uuid: duplicate heartbeat uuid `{uuid}`, first on line 8"),
+            "upbeat.toml:26:7: monitor[3].key: duplicate push key `e2e`, first on line 17 (a push monitor's key is its id unless `key` is set)".to_owned(),
+            "upbeat.toml:27:1: monitor[3].grace: unknown field; expected one of: id, name, kind, interval, timeout, confirm, recover, component, public, paused, channels, depends_on, renotify, key, token, heartbeat".to_owned(),
+            "upbeat.toml:29:6: monitor[4].id: duplicate monitor id `backup`, first on line 4".to_owned(),
+        ]
+    );
+}
+
+#[test]
 fn a_wrong_kind_or_a_table_with_errors_makes_no_errors_elsewhere() {
     // A monitor or channel without a usable kind: one error for the kind, and only fields that no
     // kind takes are unknown.
