@@ -3,7 +3,7 @@
 //! serde stops at the first problem; an operator fixing a config wants all of them at once, each
 //! with the file, the line and the field. So the checked model is built by walking the document:
 //! each table hands out its fields by name, and whatever is left when it is finished is an unknown
-//! field.
+//! field (in a table whose kind is missing or unknown, one that no kind takes).
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -61,7 +61,7 @@ impl<'s> Report<'s> {
 
     pub fn error(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
         let before = &self.source[..span.start.min(self.source.len())];
-        let line = before.matches('\n').count() + 1;
+        let line = self.line_of(span.start);
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         self.errors.push(ConfigError {
             file: self.file.to_owned(),
@@ -70,6 +70,11 @@ impl<'s> Report<'s> {
             field: field.to_owned(),
             message: message.into(),
         });
+    }
+
+    /// The line an offset is on, counted from 1, for messages that name another place.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.source[..offset.min(self.source.len())].matches('\n').count() + 1
     }
 
     pub fn has_errors(&self) -> bool {
@@ -91,6 +96,7 @@ pub struct Fields<'d, 'i> {
 }
 
 /// A value with where it was written, for errors found after decoding (an unknown component id).
+#[derive(Clone)]
 pub struct At<T> {
     pub value: T,
     pub span: Range<usize>,
@@ -178,6 +184,18 @@ impl<'d, 'i> Fields<'d, 'i> {
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Option<T> {
         self.typed(r, key, "a string", |v| v.as_str().map(parse))
+    }
+
+    /// Like [`Fields::parsed`], with where the value was written.
+    pub fn parsed_at<T>(
+        &mut self,
+        r: &mut Report<'_>,
+        key: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<At<T>> {
+        let span = self.key_span(key);
+        let field = self.path(key);
+        self.parsed(r, key, parse).map(|value| At { value, span, field })
     }
 
     pub fn bool(&mut self, r: &mut Report<'_>, key: &str) -> Option<bool> {
@@ -327,8 +345,19 @@ impl<'d, 'i> Fields<'d, 'i> {
 
     /// Reports every field that no one asked for.
     pub fn finish(self, r: &mut Report<'_>, known: &[&str]) {
+        self.finish_with(r, known, &[]);
+    }
+
+    /// Reports every field that no one asked for and that `maybe` does not list: for a table whose
+    /// kind is missing or unknown, where a field of any kind may be meant but none was read.
+    pub fn finish_any_kind(self, r: &mut Report<'_>, maybe: &[&str]) {
+        self.finish_with(r, maybe, maybe);
+    }
+
+    fn finish_with(self, r: &mut Report<'_>, known: &[&str], maybe: &[&str]) {
         for (k, _) in self.table.iter() {
-            if !self.taken.contains(k.get_ref().as_ref()) {
+            let key: &str = k.get_ref().as_ref();
+            if !self.taken.contains(key) && !maybe.contains(&key) {
                 let field = self.path(k.get_ref());
                 r.error(k.span(), &field, format!("unknown field; expected one of: {}", known.join(", ")));
             }

@@ -7,7 +7,7 @@
 // The channel kinds in `notify/` decode their own settings with it.
 pub(crate) mod decode;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -136,6 +136,16 @@ const MONITOR_COMMON: &[&str] = &[
 ];
 const CHANNEL_COMMON: &[&str] = &["id", "kind", "events", "rate_limit"];
 const INCOMING_WEBHOOK: &[&str] = &["url"];
+/// Every channel kind's own fields, for a channel whose kind is missing or unknown.
+const CHANNEL_KIND_FIELDS: &[&[&str]] = &[
+    webhook::FIELDS,
+    INCOMING_WEBHOOK,
+    ntfy::FIELDS,
+    pagerduty::FIELDS,
+    opsgenie::FIELDS,
+    telegram::FIELDS,
+    email::FIELDS,
+];
 /// Reminders while an outage stays open come at most this often.
 pub const MIN_RENOTIFY: Duration = Duration::from_secs(60);
 const HTTP: &[&str] = &[
@@ -157,6 +167,10 @@ const PUSH: &[&str] = &["key", "token", "heartbeat"];
 const METRIC: &[&str] = &["condition", "window", "for", "recover_for", "url", "json_path", "headers"];
 /// The points a metric's aggregation looks at unless it says otherwise.
 pub const DEFAULT_METRIC_WINDOW: Duration = Duration::from_secs(300);
+/// Every monitor kind's own fields, for a monitor whose kind is missing or unknown.
+const MONITOR_KIND_FIELDS: &[&[&str]] = &[HTTP, TCP, DNS, TLS, ICMP, HEARTBEAT, PUSH, METRIC];
+/// How often a monitor is checked unless it says otherwise.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 const KINDS: &str = "\"http\", \"tcp\", \"dns\", \"tls\", \"icmp\", \"heartbeat\", \"push\" or \"metric\"";
 /// A heartbeat's grace time unless it says otherwise: Healthchecks' default.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
@@ -192,49 +206,55 @@ impl Config {
         let storage = parse_storage(&mut r, storage_table);
         let pings_table = top.table(&mut r, "pings");
         let pings = parse_pings(&mut r, pings_table);
-        let components: Vec<Component> =
-            top.tables(&mut r, "component").into_iter().filter_map(|t| parse_component(&mut r, t)).collect();
-        let mut component_ids = HashSet::new();
-        for (i, c) in components.iter().enumerate() {
-            if !component_ids.insert(c.id.clone()) {
-                r.error(0..0, &format!("component[{i}].id"), format!("duplicate component id `{}`", c.id));
+        // Every id is checked for repeats, and every reference resolved, whatever else is wrong
+        // with the table it is in: one mistake in a table must not hide or invent others.
+        let mut components = Vec::new();
+        let mut component_ids = Ids::new("component id");
+        for t in top.tables(&mut r, "component") {
+            let (id, component) = parse_component(&mut r, t);
+            if let Some(id) = &id {
+                component_ids.add(&mut r, id, &id.value, false);
             }
+            components.extend(component);
         }
         let smtp_table = top.table(&mut r, "smtp");
         let has_smtp = smtp_table.is_some();
         let smtp = smtp_table.and_then(|t| email::parse_smtp(&mut r, t));
         let mut channels = Vec::new();
-        let mut channel_ids = HashSet::new();
+        let mut channel_ids = Ids::new("channel id");
         for t in top.tables(&mut r, "channel") {
-            let span = t.span();
-            let path = t.path("id");
-            // A channel with an error still has its id: monitors naming it are not wrong too.
             let (id, channel) = parse_channel(&mut r, t, has_smtp);
-            if let Some(id) = id
-                && !channel_ids.insert(id.clone())
-            {
-                r.error(span, &path, format!("duplicate channel id `{id}`"));
+            if let Some(id) = &id {
+                channel_ids.add(&mut r, id, &id.value, false);
             }
             channels.extend(channel);
         }
-        let mut monitors = Vec::new();
-        let mut monitor_ids = BTreeMap::new();
+        let mut parsed = Vec::new();
+        let mut monitor_ids = Ids::new("monitor id");
+        let mut slugs = Ids::noted("heartbeat slug", " (a heartbeat's slug is its id unless `slug` is set)");
+        let mut uuids = Ids::new("heartbeat uuid");
+        let mut keys = Ids::noted("push key", " (a push monitor's key is its id unless `key` is set)");
         for t in top.tables(&mut r, "monitor") {
-            let span = t.span();
-            let path = t.path("id");
-            if let Some((m, depends_on)) = parse_monitor(&mut r, t, &component_ids, &channel_ids) {
-                if monitor_ids.insert(m.id.clone(), ()).is_some() {
-                    r.error(span, &path, format!("duplicate monitor id `{}`", m.id));
+            let monitor = parse_monitor(&mut r, t, &component_ids, &channel_ids);
+            let repeated = monitor.id.as_ref().is_some_and(|id| !monitor_ids.add(&mut r, id, id.value.as_str(), false));
+            let PingNames { slug, uuid, key } = &monitor.names;
+            for (names, name) in [(&mut slugs, slug), (&mut uuids, uuid), (&mut keys, key)] {
+                // A name the id stands in for repeats with the id, which has had its error.
+                if let Some(name) = name
+                    && !(name.from_id && repeated)
+                {
+                    names.add(&mut r, &name.at, &name.at.value, name.from_id);
                 }
-                monitors.push((m, depends_on));
             }
+            parsed.push(monitor);
         }
-        check_dependencies(&mut r, &monitors);
+        check_dependencies(&mut r, &parsed);
         // A private component hides its monitors wherever `public` is read.
         let private: HashSet<&str> = components.iter().filter(|c| !c.public).map(|c| c.id.as_str()).collect();
-        let monitors = monitors
+        let monitors = parsed
             .into_iter()
-            .map(|(mut m, _)| {
+            .filter_map(|p| p.monitor)
+            .map(|mut m| {
                 m.public &= m.component.as_deref().is_none_or(|c| !private.contains(c));
                 m
             })
@@ -283,6 +303,90 @@ impl Config {
         }
         chain
     }
+}
+
+/// The ids of one kind of table seen so far, each with the line it was first written on, so a
+/// repeat is reported where it is written and names the line of the first.
+struct Ids {
+    what: &'static str,
+    /// Said after the message when either of the two was not written but stood in for by the id.
+    from_id_note: &'static str,
+    /// Each id's line, and whether the id stood in for it there.
+    first: HashMap<String, (usize, bool)>,
+}
+
+impl Ids {
+    fn new(what: &'static str) -> Ids {
+        Ids::noted(what, "")
+    }
+
+    fn noted(what: &'static str, from_id_note: &'static str) -> Ids {
+        Ids { what, from_id_note, first: HashMap::new() }
+    }
+
+    /// Records `id`, written at `at`, or reports it when an earlier table has it; true when new.
+    fn add<T>(&mut self, r: &mut Report<'_>, at: &At<T>, id: &str, from_id: bool) -> bool {
+        match self.first.get(id) {
+            Some(&(line, first_from_id)) => {
+                let note = if from_id || first_from_id { self.from_id_note } else { "" };
+                let message = format!("duplicate {} `{id}`, first on line {line}{note}", self.what);
+                r.error(at.span.clone(), &at.field, message);
+                false
+            }
+            None => {
+                self.first.insert(id.to_owned(), (r.line_of(at.span.start), from_id));
+                true
+            }
+        }
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.first.contains_key(id)
+    }
+}
+
+/// A table's `id`, with where it was written; its absence is reported as `is required`.
+fn parse_id<T>(
+    r: &mut Report<'_>,
+    t: &mut Fields<'_, '_>,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<At<T>> {
+    let absent = t.key_span("id") == t.span();
+    let id = t.parsed_at(r, "id", parse);
+    if id.is_none() && absent {
+        r.error(t.span(), &t.path("id"), "is required");
+    }
+    id
+}
+
+/// A name a told monitor is found by besides its id: a heartbeat's slug or uuid, a push monitor's
+/// key. The engine hands a ping to the one monitor with that name, so no two may share one.
+struct PingName {
+    at: At<String>,
+    /// Not written: the monitor's id stands in for it, and `at` is where the id is.
+    from_id: bool,
+}
+
+impl PingName {
+    /// The name as written, or else the id when the field is absent (not when it is wrong).
+    fn of(written: Option<&At<String>>, absent: bool, id: Option<&At<MonitorId>>) -> Option<PingName> {
+        match (written, id) {
+            (Some(at), _) => Some(PingName { at: at.clone(), from_id: false }),
+            (None, Some(id)) if absent => Some(PingName {
+                at: At { value: id.value.as_str().to_owned(), span: id.span.clone(), field: id.field.clone() },
+                from_id: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The ping names of one `[[monitor]]` table.
+#[derive(Default)]
+struct PingNames {
+    slug: Option<PingName>,
+    uuid: Option<PingName>,
+    key: Option<PingName>,
 }
 
 /// A string field that must be there, parsed with `parse`; its absence is reported as
@@ -381,33 +485,39 @@ fn parse_pings(r: &mut Report<'_>, t: Option<Fields<'_, '_>>) -> Pings {
     Pings { ping_key }
 }
 
-fn parse_component(r: &mut Report<'_>, mut t: Fields<'_, '_>) -> Option<Component> {
-    let id = t.parsed(r, "id", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
-    if id.is_none() && t.key_span("id") == t.span() {
-        r.error(t.span(), &t.path("id"), "is required");
-    }
+/// The component's id, when it has a valid one, and the component, when all of it is valid.
+fn parse_component(r: &mut Report<'_>, mut t: Fields<'_, '_>) -> (Option<At<String>>, Option<Component>) {
+    let id = parse_id(r, &mut t, |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
     let name = t.required_string(r, "name");
     let group = t.string(r, "group");
     let description = t.string(r, "description");
     let public = t.bool(r, "public").unwrap_or(true);
     t.finish(r, COMPONENT);
-    Some(Component { id: id?, name: name?, group, description, public })
+    let component = match (&id, name) {
+        (Some(id), Some(name)) => Some(Component { id: id.value.clone(), name, group, description, public }),
+        _ => None,
+    };
+    (id, component)
 }
 
-/// A monitor, and where its `depends_on` was written, for the checks that need every monitor.
-fn parse_monitor(
-    r: &mut Report<'_>,
-    mut t: Fields<'_, '_>,
-    components: &HashSet<String>,
-    channels: &HashSet<String>,
-) -> Option<(Monitor, Option<At<MonitorId>>)> {
-    let id = t.parsed(r, "id", MonitorId::parse);
-    if id.is_none() && t.key_span("id") == t.span() {
-        r.error(t.span(), &t.path("id"), "is required");
-    }
+/// What one `[[monitor]]` table gave: its id, `depends_on` and ping names whenever they are
+/// valid, so the checks across monitors (repeated ids and names, dependencies) see every monitor
+/// however wrong the rest of it is, and the monitor when all of it is valid.
+struct ParsedMonitor {
+    id: Option<At<MonitorId>>,
+    depends_on: Option<At<MonitorId>>,
+    names: PingNames,
+    monitor: Option<Monitor>,
+}
+
+fn parse_monitor(r: &mut Report<'_>, mut t: Fields<'_, '_>, components: &Ids, channels: &Ids) -> ParsedMonitor {
+    let id = parse_id(r, &mut t, MonitorId::parse);
     let name = t.required_string(r, "name");
     let kind_name = t.string_at(r, "kind");
-    let interval = t.duration(r, "interval", Duration::from_secs(1)).unwrap_or(Duration::from_secs(60));
+    // An interval written wrong is reported once, and nothing is measured against a default the
+    // operator did not choose.
+    let interval_absent = t.key_span("interval") == t.span();
+    let interval = t.duration(r, "interval", Duration::from_secs(1)).or(interval_absent.then_some(DEFAULT_INTERVAL));
     let timeout_span = t.key_span("timeout");
     let timeout = t.duration(r, "timeout", Duration::from_millis(10));
     // Nobody retries a heartbeat: a missed or failed one is the outage.
@@ -438,103 +548,112 @@ fn parse_monitor(
     });
     let renotify = t.duration(r, "renotify", MIN_RENOTIFY);
 
-    let timeout = match timeout {
-        Some(timeout) if timeout > interval => {
+    let timeout = match (timeout, interval) {
+        (Some(timeout), Some(interval)) if timeout > interval => {
             r.error(timeout_span, &t.path("timeout"), "must not be longer than the interval");
             timeout
         }
-        Some(timeout) => timeout,
-        None => interval.min(Duration::from_secs(10)),
+        (Some(timeout), _) => timeout,
+        (None, interval) => interval.unwrap_or(DEFAULT_INTERVAL).min(Duration::from_secs(10)),
     };
+    let interval = interval.unwrap_or(DEFAULT_INTERVAL);
     if let Some(c) = &component
         && !components.contains(&c.value)
     {
         r.error(c.span.clone(), &c.field, format!("no [[component]] has id `{}`", c.value));
     }
 
-    let kind = match kind_name.as_ref().map(|k| k.value.as_str()) {
-        Some("http") => {
-            let kind = parse_http(r, &mut t).map(MonitorKind::Http);
-            t.finish(r, &[MONITOR_COMMON, HTTP].concat());
-            kind
-        }
-        Some("tcp") => {
-            let kind = parse_tcp(r, &mut t).map(MonitorKind::Tcp);
-            t.finish(r, &[MONITOR_COMMON, TCP].concat());
-            kind
-        }
-        Some("dns") => {
-            let kind = parse_dns(r, &mut t).map(MonitorKind::Dns);
-            t.finish(r, &[MONITOR_COMMON, DNS].concat());
-            kind
-        }
-        Some("tls") => {
-            let kind = parse_tls(r, &mut t).map(MonitorKind::Tls);
-            t.finish(r, &[MONITOR_COMMON, TLS].concat());
-            kind
-        }
-        Some("icmp") => {
-            let kind = parse_icmp(r, &mut t).map(MonitorKind::Icmp);
-            t.finish(r, &[MONITOR_COMMON, ICMP].concat());
-            kind
-        }
+    // Each kind takes its own fields even when the id is wrong: the id's error is its own, and the
+    // kind's fields are still checked, so a typo among them is found and a valid one is not called
+    // unknown.
+    let mut names = PingNames::default();
+    let (kind, fields) = match kind_name.as_ref().map(|k| k.value.as_str()) {
+        Some("http") => (parse_http(r, &mut t).map(MonitorKind::Http), Some(HTTP)),
+        Some("tcp") => (parse_tcp(r, &mut t).map(MonitorKind::Tcp), Some(TCP)),
+        Some("dns") => (parse_dns(r, &mut t).map(MonitorKind::Dns), Some(DNS)),
+        Some("tls") => (parse_tls(r, &mut t).map(MonitorKind::Tls), Some(TLS)),
+        Some("icmp") => (parse_icmp(r, &mut t).map(MonitorKind::Icmp), Some(ICMP)),
         Some("heartbeat") => {
-            let kind = id.as_ref().and_then(|id| parse_heartbeat(r, &mut t, id)).map(MonitorKind::Heartbeat);
-            t.finish(r, &[MONITOR_COMMON, HEARTBEAT].concat());
-            kind
+            (parse_heartbeat(r, &mut t, id.as_ref(), &mut names).map(MonitorKind::Heartbeat), Some(HEARTBEAT))
         }
-        Some("metric") => {
-            let kind = parse_metric(r, &mut t).map(MonitorKind::Metric);
-            t.finish(r, &[MONITOR_COMMON, METRIC].concat());
-            kind
-        }
-        Some("push") => {
-            let kind = id.as_ref().and_then(|id| parse_push(r, &mut t, id)).map(MonitorKind::Push);
-            t.finish(r, &[MONITOR_COMMON, PUSH].concat());
-            kind
-        }
+        Some("metric") => (parse_metric(r, &mut t).map(MonitorKind::Metric), Some(METRIC)),
+        Some("push") => (parse_push(r, &mut t, id.as_ref(), &mut names).map(MonitorKind::Push), Some(PUSH)),
         Some(other) => {
-            let k = kind_name.as_ref().expect("matched Some");
-            r.error(k.span.clone(), &k.field, format!("unknown kind `{other}`; expected {KINDS}"));
-            None
+            if let Some(k) = &kind_name {
+                r.error(k.span.clone(), &k.field, format!("unknown kind `{other}`; expected {KINDS}"));
+            }
+            (None, None)
         }
         None => {
-            r.error(t.span(), &t.path("kind"), format!("is required: {KINDS}"));
-            None
+            // A `kind` that is not a string has had its error; only a missing one is reported here.
+            if t.key_span("kind") == t.span() {
+                r.error(t.span(), &t.path("kind"), format!("is required: {KINDS}"));
+            }
+            (None, None)
         }
     };
-    let kind = kind?;
-    // A told monitor speaks once per expected ping: that is its interval for uptime's "no data".
-    let interval = match &kind {
-        MonitorKind::Heartbeat(spec) => crate::heartbeat::longest_gap(&spec.schedule),
-        MonitorKind::Push(PushSpec { heartbeat: Some(heartbeat), .. }) => crate::heartbeat::longest_gap(heartbeat),
-        _ => interval,
+    match fields {
+        Some(fields) => t.finish(r, &[MONITOR_COMMON, fields].concat()),
+        // Without a kind, a field is unknown only when no kind takes it.
+        None => t.finish_any_kind(r, &every_field(MONITOR_COMMON, MONITOR_KIND_FIELDS)),
+    }
+    let monitor = match (&id, name, kind) {
+        (Some(id), Some(name), Some(kind)) => {
+            // A told monitor speaks once per expected ping: that is its interval for uptime's "no data".
+            let interval = match &kind {
+                MonitorKind::Heartbeat(spec) => crate::heartbeat::longest_gap(&spec.schedule),
+                MonitorKind::Push(PushSpec { heartbeat: Some(heartbeat), .. }) => {
+                    crate::heartbeat::longest_gap(heartbeat)
+                }
+                _ => interval,
+            };
+            Some(Monitor {
+                id: id.value.clone(),
+                name,
+                kind,
+                interval,
+                timeout,
+                policy: Policy { confirm, recover },
+                component: component.map(|c| c.value),
+                public,
+                paused,
+                channels: monitor_channels,
+                depends_on: depends_on.as_ref().map(|d| d.value.clone()),
+                renotify,
+            })
+        }
+        _ => None,
     };
-    let monitor = Monitor {
-        id: id?,
-        name: name?,
-        kind,
-        interval,
-        timeout,
-        policy: Policy { confirm, recover },
-        component: component.map(|c| c.value),
-        public,
-        paused,
-        channels: monitor_channels,
-        depends_on: depends_on.as_ref().map(|d| d.value.clone()),
-        renotify,
-    };
-    Some((monitor, depends_on))
+    ParsedMonitor { id, depends_on, names, monitor }
+}
+
+/// `common` and every kind's fields, each once, in the order the kinds are listed.
+fn every_field(common: &[&'static str], kinds: &[&[&'static str]]) -> Vec<&'static str> {
+    let mut all = common.to_vec();
+    for field in kinds.iter().flat_map(|k| k.iter()) {
+        if !all.contains(field) {
+            all.push(field);
+        }
+    }
+    all
 }
 
 /// Every `depends_on` names another declared monitor, and following them never comes back: a
 /// cycle would silence all of its monitors' alerts for good.
-fn check_dependencies(r: &mut Report<'_>, monitors: &[(Monitor, Option<At<MonitorId>>)]) {
-    let index: BTreeMap<&MonitorId, usize> = monitors.iter().enumerate().map(|(i, (m, _))| (&m.id, i)).collect();
+///
+/// Every monitor with a valid id counts, even one with other errors: naming it is not wrong too.
+/// A repeated id stands for its first monitor.
+fn check_dependencies(r: &mut Report<'_>, monitors: &[ParsedMonitor]) {
+    let mut index: BTreeMap<&MonitorId, usize> = BTreeMap::new();
+    for (i, m) in monitors.iter().enumerate() {
+        if let Some(id) = &m.id {
+            index.entry(&id.value).or_insert(i);
+        }
+    }
     let mut next = vec![None; monitors.len()];
-    for (i, (m, depends_on)) in monitors.iter().enumerate() {
-        let Some(d) = depends_on else { continue };
-        if d.value == m.id {
+    for (i, m) in monitors.iter().enumerate() {
+        let Some(d) = &m.depends_on else { continue };
+        if m.id.as_ref().is_some_and(|id| id.value == d.value) {
             r.error(d.span.clone(), &d.field, "a monitor cannot depend on itself");
         } else if let Some(&parent) = index.get(&d.value) {
             next[i] = Some(parent);
@@ -559,9 +678,13 @@ fn check_dependencies(r: &mut Report<'_>, monitors: &[(Monitor, Option<At<Monito
                     // Reported once, at the member written first, and read round from there.
                     let first = (0..cycle.len()).min_by_key(|&k| cycle[k]).unwrap_or(0);
                     cycle.rotate_left(first);
-                    let names: Vec<String> =
-                        cycle.iter().chain(&cycle[..1]).map(|&p| format!("`{}`", monitors[p].0.id)).collect();
-                    if let Some(d) = &monitors[cycle[0]].1 {
+                    // Only monitors with an id are pointed at, so every member of a cycle has one.
+                    let names: Vec<String> = cycle
+                        .iter()
+                        .chain(&cycle[..1])
+                        .map(|&p| format!("`{}`", monitors[p].id.as_ref().map_or("?", |id| id.value.as_str())))
+                        .collect();
+                    if let Some(d) = &monitors[cycle[0]].depends_on {
                         r.error(d.span.clone(), &d.field, format!("depends_on makes a cycle: {}", names.join(" → ")));
                     }
                     break;
@@ -580,11 +703,8 @@ fn check_dependencies(r: &mut Report<'_>, monitors: &[(Monitor, Option<At<Monito
 }
 
 /// The channel's id, when it has a valid one, and the channel, when all of it is valid.
-fn parse_channel(r: &mut Report<'_>, mut t: Fields<'_, '_>, has_smtp: bool) -> (Option<String>, Option<Channel>) {
-    let id = t.parsed(r, "id", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
-    if id.is_none() && t.key_span("id") == t.span() {
-        r.error(t.span(), &t.path("id"), "is required");
-    }
+fn parse_channel(r: &mut Report<'_>, mut t: Fields<'_, '_>, has_smtp: bool) -> (Option<At<String>>, Option<Channel>) {
+    let id = parse_id(r, &mut t, |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
     let kind_name = t.string_at(r, "kind");
     let events = t.strings_at(r, "events").and_then(|items| {
         if items.is_empty() {
@@ -607,39 +727,49 @@ fn parse_channel(r: &mut Report<'_>, mut t: Fields<'_, '_>, has_smtp: bool) -> (
     });
     let rate_limit = t.parsed(r, "rate_limit", RateLimit::parse);
     let (kind, fields) = match kind_name.as_ref().map(|k| k.value.as_str()) {
-        Some("webhook") => (webhook::parse(r, &mut t).map(ChannelKind::Webhook), webhook::FIELDS),
-        Some("slack") => (parse_incoming_webhook(r, &mut t, "slack").map(ChannelKind::Slack), INCOMING_WEBHOOK),
-        Some("discord") => (parse_incoming_webhook(r, &mut t, "discord").map(ChannelKind::Discord), INCOMING_WEBHOOK),
-        Some("teams") => (parse_incoming_webhook(r, &mut t, "teams").map(ChannelKind::Teams), INCOMING_WEBHOOK),
-        Some("ntfy") => (ntfy::parse(r, &mut t).map(ChannelKind::Ntfy), ntfy::FIELDS),
-        Some("pagerduty") => (pagerduty::parse(r, &mut t).map(ChannelKind::PagerDuty), pagerduty::FIELDS),
-        Some("opsgenie") => (opsgenie::parse(r, &mut t).map(ChannelKind::Opsgenie), opsgenie::FIELDS),
-        Some("telegram") => (telegram::parse(r, &mut t).map(ChannelKind::Telegram), telegram::FIELDS),
+        Some("webhook") => (webhook::parse(r, &mut t).map(ChannelKind::Webhook), Some(webhook::FIELDS)),
+        Some("slack") => (parse_incoming_webhook(r, &mut t, "slack").map(ChannelKind::Slack), Some(INCOMING_WEBHOOK)),
+        Some("discord") => {
+            (parse_incoming_webhook(r, &mut t, "discord").map(ChannelKind::Discord), Some(INCOMING_WEBHOOK))
+        }
+        Some("teams") => (parse_incoming_webhook(r, &mut t, "teams").map(ChannelKind::Teams), Some(INCOMING_WEBHOOK)),
+        Some("ntfy") => (ntfy::parse(r, &mut t).map(ChannelKind::Ntfy), Some(ntfy::FIELDS)),
+        Some("pagerduty") => (pagerduty::parse(r, &mut t).map(ChannelKind::PagerDuty), Some(pagerduty::FIELDS)),
+        Some("opsgenie") => (opsgenie::parse(r, &mut t).map(ChannelKind::Opsgenie), Some(opsgenie::FIELDS)),
+        Some("telegram") => (telegram::parse(r, &mut t).map(ChannelKind::Telegram), Some(telegram::FIELDS)),
         Some("email") => {
             if !has_smtp && let Some(k) = &kind_name {
-                let id = id.as_deref().unwrap_or("?");
+                let id = id.as_ref().map_or("?", |id| id.value.as_str());
                 r.error(
                     k.span.clone(),
                     &k.field,
                     format!("channel `{id}` sends email, but there is no [smtp] table to send it through"),
                 );
             }
-            (email::parse(r, &mut t).map(ChannelKind::Email), email::FIELDS)
+            (email::parse(r, &mut t).map(ChannelKind::Email), Some(email::FIELDS))
         }
         Some(other) => {
-            let k = kind_name.as_ref().expect("matched Some");
-            let kinds = ChannelKind::NAMES.join(", ");
-            r.error(k.span.clone(), &k.field, format!("unknown kind `{other}`; expected one of: {kinds}"));
-            return (id, None);
+            if let Some(k) = &kind_name {
+                let kinds = ChannelKind::NAMES.join(", ");
+                r.error(k.span.clone(), &k.field, format!("unknown kind `{other}`; expected one of: {kinds}"));
+            }
+            (None, None)
         }
         None => {
-            r.error(t.span(), &t.path("kind"), format!("is required: one of {}", ChannelKind::NAMES.join(", ")));
-            return (id, None);
+            // A `kind` that is not a string has had its error; only a missing one is reported here.
+            if t.key_span("kind") == t.span() {
+                r.error(t.span(), &t.path("kind"), format!("is required: one of {}", ChannelKind::NAMES.join(", ")));
+            }
+            (None, None)
         }
     };
-    t.finish(r, &[CHANNEL_COMMON, fields].concat());
+    match fields {
+        Some(fields) => t.finish(r, &[CHANNEL_COMMON, fields].concat()),
+        // Without a kind, a field is unknown only when no kind takes it.
+        None => t.finish_any_kind(r, &every_field(CHANNEL_COMMON, CHANNEL_KIND_FIELDS)),
+    }
     let channel = match (&id, kind) {
-        (Some(id), Some(kind)) => Some(Channel { id: id.clone(), kind, events, rate_limit }),
+        (Some(id), Some(kind)) => Some(Channel { id: id.value.clone(), kind, events, rate_limit }),
         _ => None,
     };
     (id, channel)
@@ -772,7 +902,14 @@ fn parse_icmp(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<IcmpSpec> {
     Some(IcmpSpec { host: host?, count })
 }
 
-fn parse_heartbeat(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: &MonitorId) -> Option<HeartbeatSpec> {
+/// `id` is the monitor's, when valid: the slug defaults to it. The slug and uuid go to `names`
+/// whether or not the rest is valid.
+fn parse_heartbeat(
+    r: &mut Report<'_>,
+    t: &mut Fields<'_, '_>,
+    id: Option<&At<MonitorId>>,
+    names: &mut PingNames,
+) -> Option<HeartbeatSpec> {
     let period_span = t.key_span("period");
     let period = t.duration(r, "period", Duration::from_secs(1));
     let cron_span = t.key_span("cron");
@@ -784,8 +921,11 @@ fn parse_heartbeat(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: &MonitorId) -
         })
         .unwrap_or(chrono_tz::UTC);
     let grace = t.duration(r, "grace", Duration::from_secs(1)).unwrap_or(DEFAULT_GRACE);
-    let uuid = t.parsed(r, "uuid", parse_uuid);
-    let slug = t.parsed(r, "slug", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+    let uuid = t.parsed_at(r, "uuid", parse_uuid);
+    let slug_absent = t.key_span("slug") == t.span();
+    let slug = t.parsed_at(r, "slug", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+    names.uuid = uuid.as_ref().map(|at| PingName { at: at.clone(), from_id: false });
+    names.slug = PingName::of(slug.as_ref(), slug_absent, id);
     let max_duration = t.duration(r, "max_duration", Duration::from_secs(1));
     let min_duration = t.duration(r, "min_duration", Duration::ZERO);
     let (schedule, text) = match (period, cron) {
@@ -820,9 +960,13 @@ fn parse_heartbeat(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: &MonitorId) -
         r.error(t.key_span("min_duration"), &t.path("min_duration"), "must be shorter than `max_duration`");
     }
     let schedule_text = format!("{text} (grace {})", crate::duration::human(grace));
+    let slug = match slug {
+        Some(slug) => slug.value,
+        None => id?.value.as_str().to_owned(),
+    };
     Some(HeartbeatSpec {
-        uuid,
-        slug: slug.unwrap_or_else(|| id.as_str().to_owned()),
+        uuid: uuid.map(|u| u.value),
+        slug,
         schedule: Heartbeat { schedule, grace },
         schedule_text,
         max_duration,
@@ -858,6 +1002,7 @@ fn parse_metric(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<MetricSpec
     let recover_for = t.duration(r, "recover_for", Duration::ZERO).unwrap_or(Duration::ZERO);
     let url_span = t.key_span("url");
     let url = t.parsed(r, "url", parse_http_url);
+    let json_path_absent = t.key_span("json_path") == t.span();
     let json_path = t.string_at(r, "json_path");
     let headers = parse_headers(r, t);
     let pull = match (url, json_path) {
@@ -868,7 +1013,8 @@ fn parse_metric(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<MetricSpec
                 None
             }
         },
-        (Some(_), None) => {
+        // A `url` or `json_path` written wrong has had its error; only a missing one is reported.
+        (Some(_), None) if json_path_absent => {
             r.error(
                 url_span,
                 &t.path("json_path"),
@@ -876,17 +1022,26 @@ fn parse_metric(r: &mut Report<'_>, t: &mut Fields<'_, '_>) -> Option<MetricSpec
             );
             None
         }
-        (None, Some(path)) => {
+        (None, Some(path)) if url_span == t.span() => {
             r.error(path.span, &path.field, "needs a `url` to fetch the JSON from");
             None
         }
-        (None, None) => None,
+        _ => None,
     };
     Some(MetricSpec { condition: condition?, window, hold_for, recover_for, pull })
 }
 
-fn parse_push(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: &MonitorId) -> Option<PushSpec> {
-    let key = t.parsed(r, "key", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+/// `id` is the monitor's, when valid: the key defaults to it. The key goes to `names` whether or
+/// not the rest is valid.
+fn parse_push(
+    r: &mut Report<'_>,
+    t: &mut Fields<'_, '_>,
+    id: Option<&At<MonitorId>>,
+    names: &mut PingNames,
+) -> Option<PushSpec> {
+    let key_absent = t.key_span("key") == t.span();
+    let key = t.parsed_at(r, "key", |s| MonitorId::parse(s).map(|id| id.as_str().to_owned()));
+    names.key = PingName::of(key.as_ref(), key_absent, id);
     let token = t.parsed(r, "token", |s| {
         if s.len() >= 16 && s.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(s.to_owned())
@@ -900,7 +1055,11 @@ fn parse_push(r: &mut Report<'_>, t: &mut Fields<'_, '_>, id: &MonitorId) -> Opt
     let heartbeat = t
         .duration(r, "heartbeat", Duration::from_secs(1))
         .map(|every| Heartbeat { schedule: Schedule::Period(every), grace: Duration::ZERO });
-    Some(PushSpec { key: key.unwrap_or_else(|| id.as_str().to_owned()), token: token?, heartbeat })
+    let key = match key {
+        Some(key) => key.value,
+        None => id?.value.as_str().to_owned(),
+    };
+    Some(PushSpec { key, token: token?, heartbeat })
 }
 
 #[cfg(test)]

@@ -115,6 +115,7 @@ fn duplicate_ids_and_bad_values_are_errors() {
     assert!(all.contains("page.time_zone: `Mars/Olympus` is not an IANA time zone"), "{all}");
     assert!(all.contains("monitor[0].port: must be between 1 and 65535"), "{all}");
     assert!(all.contains("monitor[1].expected_status: `299-200` is an empty range"), "{all}");
+    assert!(all.contains("11:6: monitor[1].id: duplicate monitor id `a`, first on line 5"), "{all}");
 }
 
 #[test]
@@ -581,4 +582,109 @@ fn a_private_component_hides_its_monitors_and_a_logo_is_found_beside_the_file() 
     assert_eq!(absolute.page.logo.as_deref(), Some("/srv/logo.png"));
     let e = errors("[page]\ntitle = \"x\"\nlogo = \"logo.bmp\"\n");
     assert_eq!(e, vec!["upbeat.toml:3:8: page.logo: must name a .svg, .png, .jpg, .webp, .gif or .ico file"]);
+}
+
+const BAD_ID: &str =
+    "is not a valid id: use 1 to 64 lowercase letters, digits, `-` or `_`, starting with a letter or digit";
+
+#[test]
+fn a_bad_id_is_one_error_and_the_kind_s_fields_are_still_checked() {
+    let src = "[page]\ntitle = \"x\"\n\n\
+               [[monitor]]\nid = \"Bad ID!\"\nname = \"Backup\"\nkind = \"heartbeat\"\ncron = \"30 2 * * *\"\ntime_zone = \"Europe/Berlin\"\ngrace = \"15m\"\ngracee = \"1h\"\n\
+               [[monitor]]\nid = \"Push Me\"\nname = \"E2E\"\nkind = \"push\"\ntoken = \"push-token-0123456789\"\nheartbeat = \"10m\"\n";
+    assert_eq!(
+        errors(src),
+        [
+            format!("upbeat.toml:5:6: monitor[0].id: `Bad ID!` {BAD_ID}"),
+            "upbeat.toml:11:1: monitor[0].gracee: unknown field; expected one of: id, name, kind, interval, timeout, confirm, recover, component, public, paused, channels, depends_on, renotify, period, cron, time_zone, grace, uuid, slug, max_duration, min_duration".to_owned(),
+            format!("upbeat.toml:13:6: monitor[1].id: `Push Me` {BAD_ID}"),
+        ]
+    );
+}
+
+#[test]
+fn duplicate_ids_are_reported_with_every_other_error_at_the_second_id() {
+    let src = "[page]\ntitle = \"x\"\n\
+               [[component]]\nid = \"api\"\nname = \"API\"\n\
+               [[component]]\nid = \"api\"\n\
+               [[channel]]\nid = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9000/hook\"\n\
+               [[channel]]\nid = \"hook\"\nkind = \"slack\"\n\
+               [[monitor]]\nid = \"db\"\nname = \"DB\"\nkind = \"tcp\"\nhost = \"h\"\nport = 0\n\
+               [[monitor]]\nid = \"db\"\nname = \"DB again\"\nkind = \"tcp\"\nhost = \"h\"\nport = 5432\n";
+    assert_eq!(
+        errors(src),
+        [
+            "upbeat.toml:6:1: component[1].name: is required",
+            "upbeat.toml:7:6: component[1].id: duplicate component id `api`, first on line 4",
+            "upbeat.toml:12:1: channel[1].url: is required for kind \"slack\": the webhook URL, or \"env:NAME\" to read it from the environment",
+            "upbeat.toml:13:6: channel[1].id: duplicate channel id `hook`, first on line 9",
+            "upbeat.toml:20:8: monitor[0].port: must be between 1 and 65535",
+            "upbeat.toml:22:6: monitor[1].id: duplicate monitor id `db`, first on line 16",
+        ]
+    );
+}
+
+#[test]
+fn slugs_uuids_and_push_keys_are_unique_too_and_a_repeated_id_is_not_also_a_repeated_slug() {
+    let uuid = "0d2a52a6-1f6c-4d6b-9c83-5f2b3a7d9e10";
+    let src = format!(
+        "[page]\ntitle = \"x\"\n\
+         [[monitor]]\nid = \"backup\"\nname = \"B\"\nkind = \"heartbeat\"\nperiod = \"1d\"\nuuid = \"{uuid}\"\n\
+         [[monitor]]\nid = \"nightly\"\nname = \"N\"\nkind = \"heartbeat\"\nperiod = \"1d\"\nslug = \"backup\"\nuuid = \"{}\"\n\
+         [[monitor]]\nid = \"e2e\"\nname = \"E\"\nkind = \"push\"\ntoken = \"push-token-0123456789\"\n\
+         [[monitor]]\nid = \"e2e-2\"\nname = \"E2\"\nkind = \"push\"\ntoken = \"push-token-0123456789\"\nkey = \"e2e\"\ngrace = \"1h\"\n\
+         [[monitor]]\nid = \"backup\"\nname = \"B again\"\nkind = \"heartbeat\"\nperiod = \"1d\"\n",
+        uuid.to_uppercase()
+    );
+    assert_eq!(
+        errors(&src),
+        [
+            "upbeat.toml:14:8: monitor[1].slug: duplicate heartbeat slug `backup`, first on line 4 (a heartbeat's slug is its id unless `slug` is set)".to_owned(),
+            format!("upbeat.toml:15:8: monitor[1].uuid: duplicate heartbeat uuid `{uuid}`, first on line 8"),
+            "upbeat.toml:26:7: monitor[3].key: duplicate push key `e2e`, first on line 17 (a push monitor's key is its id unless `key` is set)".to_owned(),
+            "upbeat.toml:27:1: monitor[3].grace: unknown field; expected one of: id, name, kind, interval, timeout, confirm, recover, component, public, paused, channels, depends_on, renotify, key, token, heartbeat".to_owned(),
+            "upbeat.toml:29:6: monitor[4].id: duplicate monitor id `backup`, first on line 4".to_owned(),
+        ]
+    );
+}
+
+#[test]
+fn a_wrong_kind_or_a_table_with_errors_makes_no_errors_elsewhere() {
+    // A monitor or channel without a usable kind: one error for the kind, and only fields that no
+    // kind takes are unknown.
+    let e = errors(
+        "[page]\ntitle = \"x\"\n\
+         [[monitor]]\nid = \"a\"\nname = \"A\"\nkind = \"htp\"\nurl = \"http://h/\"\ncron = \"* * * * *\"\nurll = 1\n\
+         [[monitor]]\nid = \"b\"\nname = \"B\"\nkind = 3\nhost = \"h\"\n\
+         [[channel]]\nid = \"c\"\nkind = \"slak\"\nurl = \"http://h/\"\ntopic = \"t\"\n",
+    );
+    assert_eq!(e.len(), 4, "{e:#?}");
+    assert!(e[0].starts_with("upbeat.toml:6:8: monitor[0].kind: unknown kind `htp`; expected \"http\""), "{e:#?}");
+    assert!(e[1].starts_with("upbeat.toml:9:1: monitor[0].urll: unknown field; expected one of: id, name"), "{e:#?}");
+    assert!(e[1].ends_with(", for, recover_for, json_path"), "{e:#?}");
+    assert_eq!(e[2], "upbeat.toml:13:8: monitor[1].kind: expected a string, found integer");
+    assert!(e[3].starts_with("upbeat.toml:17:8: channel[0].kind: unknown kind `slak`"), "{e:#?}");
+
+    // A component, a monitor and an interval with errors of their own: naming the component or the
+    // monitor is not an error, and the timeout is not measured against a default nobody wrote.
+    let e = errors(
+        "[page]\ntitle = \"x\"\n\
+         [[component]]\nid = \"api\"\n\
+         [[monitor]]\nid = \"db\"\nname = \"DB\"\nkind = \"tcp\"\nhost = \"h\"\nport = 0\ninterval = \"2 parsecs\"\ntimeout = \"90s\"\n\
+         [[monitor]]\nid = \"web\"\nname = \"Web\"\nkind = \"tcp\"\nhost = \"h\"\nport = 80\ncomponent = \"api\"\ndepends_on = \"db\"\n",
+    );
+    assert_eq!(
+        e,
+        [
+            "upbeat.toml:3:1: component[0].name: is required",
+            "upbeat.toml:10:8: monitor[0].port: must be between 1 and 65535",
+            "upbeat.toml:11:12: monitor[0].interval: `parsecs` is not a duration unit; use ms, s, m, h or d",
+        ]
+    );
+
+    // A metric's `url` written wrong is its one error: `json_path` is not said to lack it.
+    let e = errors(
+        "[page]\ntitle = \"x\"\n[[monitor]]\nid = \"q\"\nname = \"Q\"\nkind = \"metric\"\ncondition = \"value > 1\"\nurl = \"ftp://h/\"\njson_path = \"a.b\"\n",
+    );
+    assert_eq!(e, ["upbeat.toml:8:7: monitor[0].url: `ftp://h/` must be an absolute http:// or https:// URL"]);
 }

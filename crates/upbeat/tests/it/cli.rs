@@ -352,3 +352,37 @@ async fn serve_refuses_a_database_from_a_newer_upbeat() {
     let tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM tokens").fetch_one(&pool).await.unwrap();
     assert_eq!(tokens, 0, "nothing was written");
 }
+
+#[test]
+fn config_check_reports_a_bad_id_and_a_repeated_one_once_each_beside_other_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ids.toml");
+    std::fs::write(
+        &path,
+        "[page]\ntitle = \"x\"\n\n\
+         [[monitor]]\nid = \"Bad ID!\"\nname = \"Backup\"\nkind = \"heartbeat\"\ncron = \"30 2 * * *\"\ngracee = \"1h\"\n\n\
+         [[monitor]]\nid = \"db\"\nname = \"DB\"\nkind = \"tcp\"\nhost = \"h\"\nport = 0\n\n\
+         [[monitor]]\nid = \"db\"\nname = \"DB again\"\nkind = \"tcp\"\nhost = \"h\"\nport = 5432\n",
+    )
+    .unwrap();
+    let file = path.display().to_string();
+    let expected = [
+        format!(
+            "{file}:5:6: monitor[0].id: `Bad ID!` is not a valid id: use 1 to 64 lowercase letters, digits, `-` or `_`, starting with a letter or digit"
+        ),
+        format!(
+            "{file}:9:1: monitor[0].gracee: unknown field; expected one of: id, name, kind, interval, timeout, confirm, recover, component, public, paused, channels, depends_on, renotify, period, cron, time_zone, grace, uuid, slug, max_duration, min_duration"
+        ),
+        format!("{file}:16:8: monitor[1].port: must be between 1 and 65535"),
+        format!("{file}:19:6: monitor[2].id: duplicate monitor id `db`, first on line 12"),
+    ];
+    let out = Command::new(BIN).args(["config", "check", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().collect::<Vec<_>>(), expected, "{stderr}");
+    // `serve` refuses the same file with the same lines, among whatever else it logs.
+    let out = Command::new(BIN).args(["serve", "--config"]).arg(&path).env_remove("RUST_LOG").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().filter(|l| l.starts_with(&file)).collect::<Vec<_>>(), expected, "{stderr}");
+}
