@@ -13,6 +13,7 @@ mod channels;
 mod cli;
 mod cli_incidents;
 mod demo;
+mod deploy;
 mod feed_snapshot;
 mod heartbeat;
 mod import;
