@@ -20,7 +20,13 @@ pub(crate) struct Bar {
     pub days: Vec<minijinja::Value>,
     /// Uptime over the whole bar, `None` without observations.
     pub uptime: Option<String>,
+    /// Uptime over the days a narrow screen shows (the last [`NARROW_DAYS`]).
+    pub uptime_narrow: Option<String>,
 }
+
+/// The days a bar shows on a screen under 600 px wide (`base.html` hides the others), so each
+/// segment stays at least 6 px wide.
+pub(crate) const NARROW_DAYS: u32 = 30;
 
 /// At most this many things are listed for one day; the rest are counted.
 const MAX_LINES: usize = 4;
@@ -72,6 +78,7 @@ pub(crate) fn component_bar(
     let windows: Vec<&Maintenance> =
         maintenances.iter().rev().filter(|m| m.scheduled_for <= now && m.components.contains(&component.id)).collect();
     let (mut total_up, mut total_down) = (0i64, 0i64);
+    let (mut recent_up, mut recent_down) = (0i64, 0i64);
     let days = (0..trends::DAYS)
         .rev()
         .map(|back| {
@@ -89,6 +96,10 @@ pub(crate) fn component_bar(
             }
             total_up += up;
             total_down += down;
+            if back < NARROW_DAYS {
+                recent_up += up;
+                recent_down += down;
+            }
             let mut lines = Vec::new();
             for (name, outage) in &outages {
                 let ended = outage.ended_at.unwrap_or(now);
@@ -139,9 +150,11 @@ pub(crate) fn component_bar(
             }
         })
         .collect();
-    let uptime = (!members.is_empty() && total_up + total_down > 0)
-        .then(|| crate::badge::uptime_message(Some(total_up as f64 * 100.0 / (total_up + total_down) as f64)));
-    Bar { days, uptime }
+    let percent = |up: i64, down: i64| {
+        (!members.is_empty() && up + down > 0)
+            .then(|| crate::badge::uptime_message(Some(up as f64 * 100.0 / (up + down) as f64)))
+    };
+    Bar { days, uptime: percent(total_up, total_down), uptime_narrow: percent(recent_up, recent_down) }
 }
 
 /// `HH:MM` on the day of the segment, or with its date when it is another day.

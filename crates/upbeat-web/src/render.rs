@@ -318,10 +318,11 @@ pub fn page(
                         .filter_map(|m| trends.monitors.get(&m.id).map(|t| (m, t)))
                         .flat_map(|(m, t)| bars::charts(&m.name, t, now))
                         .collect();
-                    let (days, uptime) = bar.map_or((Vec::new(), None), |b| (b.days, b.uptime));
+                    let (days, uptime, uptime_narrow) =
+                        bar.map_or((Vec::new(), None, None), |b| (b.days, b.uptime, b.uptime_narrow));
                     context! {
                         id => c.id.clone(), name => c.name.clone(), description => c.description.clone(), class, text,
-                        days, uptime, charts,
+                        days, uptime, uptime_narrow, charts,
                         monitors => if c.loose { Vec::new() } else { c.monitors.iter().map(monitor_ctx).collect::<Vec<_>>() },
                     }
                 })

@@ -87,6 +87,14 @@ component = "web"
     assert!(svg.contains(&format!("aria-label=\"uptime 7d: {expected}%\"")), "{expected}: {svg}");
     let svg = app.text("/badge/buttondown-com.svg").await;
     assert!(svg.contains("aria-label=\"buttondown.com: no data\""), "{svg}");
+    // The bar's legend states the uptime of the days it shows: 90 on a wide screen, the last 30
+    // on a narrow one, each the badge's figure for as many days.
+    for (days, class) in [(90, "wide"), (30, "narrow")] {
+        let svg = app.text(&format!("/badge/buttondown-com/uptime.svg?days={days}")).await;
+        let figure =
+            svg.split(&format!("aria-label=\"uptime {days}d: ")).nth(1).and_then(|r| r.split('"').next()).unwrap();
+        assert!(html.contains(&format!("<span class=\"{class}\">{figure} uptime</span>")), "{days} days: {figure}");
+    }
     app.stop().await;
 }
 
