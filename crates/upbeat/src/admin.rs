@@ -47,21 +47,7 @@ pub fn token_table(tokens: &[TokenRecord]) -> String {
             t.last_used_at.map_or_else(|| "never".into(), minute),
         ]);
     }
-    let mut widths = [0usize; 5];
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in &rows {
-        for (width, cell) in widths.iter().zip(row) {
-            out.push_str(&format!("{cell:<width$}  "));
-        }
-        out.push_str(&row[5]);
-        out.push('\n');
-    }
-    out
+    crate::cli::columns(&rows)
 }
 
 /// `token revoke`: exactly one token, or an error that says why none was revoked.

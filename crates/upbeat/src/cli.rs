@@ -699,18 +699,26 @@ pub fn incident_table(incidents: &[client::Incident]) -> String {
         let started = i.started_at.format("%Y-%m-%d %H:%M").to_string();
         rows.push([i.id.to_string(), i.status.clone(), i.impact.clone(), started, i.title.clone()]);
     }
-    let mut widths = [0usize; 4];
-    for row in &rows {
+    columns(&rows)
+}
+
+/// Rows in columns padded to their widest cell, two spaces apart; the last column, free text,
+/// is not padded.
+pub fn columns<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in &rows {
-        for (width, cell) in widths.iter().zip(row) {
+    for row in rows {
+        for (width, cell) in widths.iter().zip(row).take(N.saturating_sub(1)) {
             out.push_str(&format!("{cell:<width$}  "));
         }
-        out.push_str(&row[4]);
+        if let Some(last) = row.last() {
+            out.push_str(last);
+        }
         out.push('\n');
     }
     out
