@@ -74,6 +74,15 @@ impl Recipient {
     }
 }
 
+/// Who finally receives a delivery: a channel's reminders go where the channel's first notice
+/// went.
+fn destination(recipient: &str) -> String {
+    match Recipient::parse(recipient) {
+        Some(Recipient::Channel { id, .. }) => format!("channel:{id}"),
+        _ => recipient.to_owned(),
+    }
+}
+
 impl std::fmt::Display for Recipient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -319,14 +328,27 @@ impl Outbox {
         }
     }
 
-    /// Claims what is due and sends it, concurrently; how many were claimed.
+    /// Claims what is due and sends it; how many were claimed. Each destination (a channel with
+    /// its reminders, a subscriber) gets its messages one after another in the order of their
+    /// events, so a receiver never hears "recovered" before "down" (PagerDuty would drop a resolve
+    /// for an alert it has not seen, then keep the trigger open forever); destinations are served
+    /// concurrently.
     pub async fn deliver_due(self: &Arc<Self>) -> anyhow::Result<usize> {
         let claimed = self.store.claim(&self.owner, self.clock.now(), LEASE, BATCH).await?;
         let n = claimed.len();
-        let mut sending = JoinSet::new();
+        let mut queues: HashMap<String, Vec<Delivery>> = HashMap::new();
         for delivery in claimed {
+            queues.entry(destination(&delivery.recipient)).or_default().push(delivery);
+        }
+        let mut sending = JoinSet::new();
+        for (_, mut queue) in queues {
+            queue.sort_by_key(|d| (d.event_seq, d.id));
             let outbox = Arc::clone(self);
-            sending.spawn(async move { outbox.deliver(delivery).await });
+            sending.spawn(async move {
+                for delivery in queue {
+                    outbox.deliver(delivery).await;
+                }
+            });
         }
         while sending.join_next().await.is_some() {}
         Ok(n)
