@@ -1,7 +1,8 @@
 //! The README's shell examples run as written: every ```sh block, in order and in one shell (so
 //! `TOKEN=...` in one is there for the next), from a directory laid out like the repository,
 //! against the example served as the Quick start serves it. A command that exits non-zero, or a
-//! `curl` answered 4xx or 5xx, fails the test and names the block's line.
+//! `curl` answered 4xx or 5xx, fails the test and names the block's line; so does a link to the
+//! served example in the README's text that does not answer 2xx.
 //!
 //! What the check changes, and only this: `cargo run [-q] -p upbeat --` runs the built binary;
 //! `127.0.0.1:8080` and the demo sinks' ports become free ones (so it runs beside other tests);
@@ -46,6 +47,26 @@ fn shell_blocks(readme: &str) -> Vec<(usize, String)> {
         }
     }
     blocks
+}
+
+/// The example's URLs the README names in its text (not in shell blocks, which run as commands).
+fn page_links(readme: &str) -> Vec<String> {
+    let mut links = std::collections::BTreeSet::new();
+    let mut in_block = false;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if in_block {
+            continue;
+        }
+        for (at, _) in line.match_indices("http://127.0.0.1:8080/") {
+            let link: String = line[at..].chars().take_while(|c| !" )`,\"'".contains(*c)).collect();
+            links.insert(link);
+        }
+    }
+    links.into_iter().collect()
 }
 
 /// What the shell has before the first block: the stand-ins named in the module doc.
@@ -150,6 +171,15 @@ async fn every_shell_example_in_the_readme_runs_as_written() {
     // What the examples promise they print.
     assert!(stdout.contains("ops-webhook: delivered"), "{stdout}");
     assert!(stdout.contains("MTBF") && stdout.contains("MAINTENANCE"), "{stdout}");
+
+    // Every page the README sends a reader to, outside its shell blocks, answers.
+    let links = page_links(&readme);
+    assert!(links.len() >= 10 && links.iter().any(|l| l.ends_with("/feed.json")), "{links:?}");
+    for url in links {
+        let url = url.replace("127.0.0.1:8080", &example.listen.to_string());
+        let response = client.get(&url).send().await.expect("a README link");
+        assert!(response.status().is_success(), "{url}: {}", response.status());
+    }
 
     // The served example took all that without an error, and stops cleanly.
     let pid = server.id().expect("a pid").to_string();
