@@ -194,6 +194,13 @@ pub(crate) async fn backup(url: &str, to: &std::path::Path) -> Result<u64> {
     Ok(std::fs::metadata(to).map_err(io)?.len())
 }
 
+/// A `SELECT` of the columns [`token_row`] reads, from `tokens`, followed by `$rest`.
+macro_rules! select_tokens {
+    ($rest:literal) => {
+        concat!("SELECT id, name, scope, prefix, created_at, last_used_at FROM tokens ", $rest)
+    };
+}
+
 fn token_row(row: &sqlx::sqlite::SqliteRow) -> Result<TokenRecord> {
     Ok(TokenRecord {
         id: row.try_get("id")?,
@@ -679,37 +686,24 @@ impl Store for SqliteStore {
     }
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query("SELECT id, name, scope, prefix, created_at, last_used_at FROM tokens WHERE hash = ?")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(select_tokens!("WHERE hash = ?")).bind(hash).fetch_optional(&self.pool).await?;
         row.as_ref().map(token_row).transpose()
     }
 
     async fn tokens(&self) -> Result<Vec<TokenRecord>> {
-        let rows = sqlx::query("SELECT id, name, scope, prefix, created_at, last_used_at FROM tokens ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(select_tokens!("ORDER BY id")).fetch_all(&self.pool).await?;
         rows.iter().map(token_row).collect()
     }
 
     async fn revoke_token(&self, which: TokenRef<'_>) -> Result<Revoked> {
         let mut tx = self.pool.begin_with(WRITE).await?;
         let rows = match which {
-            TokenRef::Id(id) => {
-                sqlx::query("SELECT id, name, scope, prefix, created_at, last_used_at FROM tokens WHERE id = ?")
-                    .bind(id)
+            TokenRef::Id(id) => sqlx::query(select_tokens!("WHERE id = ?")).bind(id).fetch_all(&mut *tx).await?,
+            TokenRef::NameOrPrefix(label) => {
+                sqlx::query(select_tokens!("WHERE name = ?1 OR prefix = ?1 ORDER BY id"))
+                    .bind(label)
                     .fetch_all(&mut *tx)
                     .await?
-            }
-            TokenRef::NameOrPrefix(label) => {
-                sqlx::query(
-                    "SELECT id, name, scope, prefix, created_at, last_used_at FROM tokens
-                     WHERE name = ?1 OR prefix = ?1 ORDER BY id",
-                )
-                .bind(label)
-                .fetch_all(&mut *tx)
-                .await?
             }
         };
         let mut matched: Vec<TokenRecord> = rows.iter().map(token_row).collect::<Result<_>>()?;
